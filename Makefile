@@ -1,0 +1,24 @@
+# Two commands a new user needs: `make demo` and `make test`. Both set up .venv if needed.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench clean
+
+setup:
+	@PYTHON=$(PY) VENV=$(VENV) bash scripts/setup.sh
+
+demo: setup
+	$(BIN)/nash run configs/demo.yaml --out runs/demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests bench && $(BIN)/ruff format --check src tests bench
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,7 @@
+"""``python -m nash.cli``."""
+
+import sys
+
+from nash.cli import main
+
+sys.exit(main())
