@@ -1,0 +1,243 @@
+"""``Genotype``: the derived architecture as plain data, with JSON round trip and validation.
+
+JSON layout (schema 1)::
+
+    {"schema": 1, "backbone": "resnet18", "strategy": "v3",
+     "cells": [[["conv_5x5", 0], ["identity", 1], ...], ...],   # per cell, per node j=1..N: [op, i]
+     "cell_layers": 6,                                           # optional, null = backbone default
+     "meta": {...}}                                              # optional: search config, alphas, ...
+
+The reference code's op names (``none``, ``skip_connect``) are accepted when loading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nash.errors import GenotypeError
+from nash.io import atomic_write_text
+from nash.space.cells import CellSpec, Edge, cell_specs
+from nash.space.ops import OPS, canonical_op
+
+__all__ = ["Genotype", "SCHEMA", "CUSTOM_STRATEGY", "parse_cells", "dumps_genotype"]
+
+SCHEMA = 1
+CUSTOM_STRATEGY = "custom"  # a hand-written genotype; checked with the generic size-changing rule
+_KEYS = ("schema", "backbone", "strategy", "cells", "cell_layers", "meta")
+
+Cells = tuple[tuple[tuple[str, int], ...], ...]
+
+
+def _freeze(value: Any) -> Any:
+    # Lists from JSON (or callers) become tuples so the dataclass stays immutable and hashable.
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class Genotype:
+    """One op and one predecessor per node of every cell of a backbone.
+
+    Attributes:
+        backbone: ``"resnet18"`` | ``"resnet34"`` (any registered backbone).
+        strategy: ``"v1".."v4"`` (any registered strategy) or ``"custom"``.
+        cells: per cell, per node ``j = 1..N``: ``(op, i)`` with ``i < j`` the predecessor node.
+        cell_layers: layers per cell used to split the backbone; ``None`` = backbone default.
+        meta: free JSON-safe information (search config, seed, final alphas, ...).
+
+    Example:
+        >>> g = Genotype("resnet18", "custom", [[("conv_3x3", 0)] * 4] * 4).validate()
+        >>> g.cells[1][2]
+        ('conv_3x3', 0)
+    """
+
+    backbone: str
+    strategy: str
+    cells: Cells
+    cell_layers: int | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cells", _freeze(self.cells))
+        if isinstance(self.meta, Mapping):
+            object.__setattr__(self, "meta", dict(self.meta))
+
+    def specs(self) -> tuple[CellSpec, ...]:
+        """The backbone's cells under this genotype's ``cell_layers``."""
+        return cell_specs(self.backbone, self.cell_layers)
+
+    def chosen_edges(self) -> tuple[tuple[tuple[Edge, str], ...], ...]:
+        """Per cell, per node: the kept edge and its op."""
+        return tuple(
+            tuple(
+                (Edge(spec.index, pred, j, spec.downsample and pred == 0), op)
+                for j, (op, pred) in enumerate(cell, start=1)
+            )
+            for spec, cell in zip(self.specs(), self.cells, strict=True)
+        )
+
+    def validate(self) -> Genotype:
+        """Check ops, predecessors and cell/node counts against the backbone; return ``self``.
+
+        Raises:
+            GenotypeError: one line naming the bad cell/node and what a valid value looks like.
+        """
+        from nash.space.registry import list_strategies  # the registry imports this module
+
+        if not isinstance(self.backbone, str):
+            raise GenotypeError(f"backbone must be a name such as 'resnet18', got {self.backbone!r}")
+        valid = [*list_strategies(), CUSTOM_STRATEGY]
+        if self.strategy not in valid:
+            raise GenotypeError(f"unknown strategy {self.strategy!r}; valid strategies: {', '.join(valid)}")
+        if not isinstance(self.meta, Mapping):
+            raise GenotypeError(f"meta must be a mapping, got {type(self.meta).__name__}")
+        specs = self.specs()
+        if not isinstance(self.cells, tuple) or len(self.cells) != len(specs):
+            n = len(self.cells) if isinstance(self.cells, tuple) else type(self.cells).__name__
+            raise GenotypeError(
+                f"genotype has {n} cells but {self.backbone} (cell_layers={self._layers_label()}) "
+                f"has {len(specs)}; give one list of nodes per cell"
+            )
+        for spec, cell in zip(specs, self.cells, strict=True):
+            _check_cell(spec, cell)
+        return self
+
+    def _layers_label(self) -> str:
+        return "default" if self.cell_layers is None else str(self.cell_layers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-safe schema-1 dict (``cell_layers`` and ``meta`` only when set)."""
+        out: dict[str, Any] = {
+            "schema": SCHEMA,
+            "backbone": self.backbone,
+            "strategy": self.strategy,
+            "cells": [[[op, pred] for op, pred in cell] for cell in self.cells],
+        }
+        if self.cell_layers is not None:
+            out["cell_layers"] = self.cell_layers
+        if self.meta:
+            out["meta"] = dict(self.meta)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Genotype:
+        """Parse and validate a schema-1 dict; reference op names are translated."""
+        if not isinstance(data, Mapping):
+            raise GenotypeError(f"a genotype must be a JSON object, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(_KEYS))
+        if unknown:
+            raise GenotypeError(f"unknown genotype key {unknown[0]!r}; valid keys: {', '.join(_KEYS)}")
+        missing = [k for k in ("backbone", "strategy", "cells") if k not in data]
+        if missing:
+            raise GenotypeError(
+                f"genotype is missing key {missing[0]!r}; required: backbone, strategy, cells"
+            )
+        if data.get("schema", SCHEMA) != SCHEMA:
+            raise GenotypeError(
+                f"unsupported genotype schema {data['schema']!r}; this version reads schema {SCHEMA}"
+            )
+        cells = parse_cells(data["cells"])
+        return cls(
+            data["backbone"], data["strategy"], cells, data.get("cell_layers"), data.get("meta") or {}
+        ).validate()
+
+    def save(self, path: str | Path) -> Path:
+        """Write the genotype as JSON atomically (one line per cell); returns the path."""
+        return atomic_write_text(path, dumps_genotype(self.to_dict()))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Genotype:
+        """Read a genotype JSON file (or ``genotype.json`` inside a run directory)."""
+        p = Path(path)
+        if p.is_dir():
+            p = p / "genotype.json"
+        if not p.is_file():
+            raise GenotypeError(
+                f"genotype file {p} not found; pass a genotype.json "
+                "(write one with `nash genotype reference` or `nash search`)"
+            )
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            where = f" (line {exc.lineno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
+            raise GenotypeError(f"{p}: not valid JSON{where}; fix or regenerate the file") from None
+        try:
+            return cls.from_dict(data)
+        except GenotypeError as exc:
+            raise GenotypeError(f"{p}: {exc}") from None
+
+
+def _plain(obj: Any) -> Any:
+    # numpy/torch values and paths can appear in meta (e.g. final alphas)
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise GenotypeError(f"cannot write a {type(obj).__name__} in genotype meta to JSON; store plain values")
+
+
+def dumps_genotype(data: Mapping[str, Any]) -> str:
+    """JSON text of a genotype dict with one line per cell (readable diffs), ending in a newline."""
+    items = []
+    for key, value in data.items():
+        if key == "cells":
+            body = ",\n".join("    " + json.dumps(cell) for cell in value)
+            items.append(f'  "cells": [\n{body}\n  ]')
+        else:
+            text = json.dumps(value, indent=2, default=_plain).replace("\n", "\n  ")
+            items.append(f"  {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(items) + "\n}\n"
+
+
+def parse_cells(raw: Any, aliases: Mapping[str, str] | None = None) -> Cells:
+    """Turn JSON ``[[[op, pred], ...], ...]`` into the tuple form, translating op aliases.
+
+    Raises:
+        GenotypeError: the nesting is wrong (names the cell/node) or an op name is unknown.
+    """
+    if not isinstance(raw, list | tuple):
+        raise GenotypeError(f"'cells' must be a list of cells, got {type(raw).__name__}")
+    cells = []
+    for c, cell in enumerate(raw):
+        if not isinstance(cell, list | tuple):
+            raise GenotypeError(f"cell {c} must be a list of [op, predecessor] pairs, got {cell!r}")
+        nodes = []
+        for j, node in enumerate(cell, start=1):
+            if not (isinstance(node, list | tuple) and len(node) == 2):
+                raise GenotypeError(f"cell {c} node {j}: expected [op, predecessor], got {node!r}")
+            op = node[0]
+            if aliases and isinstance(op, str):
+                op = aliases.get(op, op)
+            try:
+                op = canonical_op(op)
+            except GenotypeError as exc:
+                raise GenotypeError(f"cell {c} node {j}: {exc}") from None
+            nodes.append((op, node[1]))
+        cells.append(tuple(nodes))
+    return tuple(cells)
+
+
+def _check_cell(spec: CellSpec, cell: Any) -> None:
+    c = spec.index
+    if not isinstance(cell, tuple) or len(cell) != spec.n_nodes:
+        n = len(cell) if isinstance(cell, tuple) else type(cell).__name__
+        raise GenotypeError(
+            f"cell {c} has {n} nodes but needs {spec.n_nodes}: it covers {spec.n_layers} layers of stage "
+            f"{spec.stage}, one [op, predecessor] per layer"
+        )
+    for j, node in enumerate(cell, start=1):
+        if not (isinstance(node, tuple) and len(node) == 2):
+            raise GenotypeError(f"cell {c} node {j}: expected (op, predecessor), got {node!r}")
+        op, pred = node
+        if op not in OPS:
+            raise GenotypeError(f"cell {c} node {j}: unknown op {op!r}; valid ops: {', '.join(OPS)}")
+        if not isinstance(pred, int) or isinstance(pred, bool) or not 0 <= pred < j:
+            raise GenotypeError(
+                f"cell {c} node {j}: predecessor {pred!r} out of range; node {j} takes an input x0..x{j - 1}"
+            )
