@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import os
 import types
 import typing
 from pathlib import Path
@@ -105,9 +106,19 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
         return dict(value)
     if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):
+        # YAML 1.1 (PyYAML) reads "1e-3" (no dot) as a string; accept any float literal.
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"{key}: expected float, got {value!r}") from None
+    if tp is str and isinstance(value, os.PathLike):
+        return os.fspath(value)
     if tp is typing.Any:
         return value
-    if tp in (int, str, bool, float) and not (isinstance(value, tp) and not (tp is int and isinstance(value, bool))):
+    if tp in (int, str, bool, float) and not (
+        isinstance(value, tp) and not (tp is int and isinstance(value, bool))
+    ):
         raise ConfigError(f"{key}: expected {tp.__name__}, got {value!r}")
     return value
 
