@@ -1,0 +1,126 @@
+"""``nash hw``: hardware estimates of QONNX models (``estimate``) and the device catalogue (``devices``)."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["register", "run"]
+
+
+def _add_estimate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("estimate", help="lower a QONNX model to FINN dataflow layers, fold, estimate")
+    p.add_argument("model", nargs="?", help="QONNX/ONNX model file (or use --backbone)")
+    p.add_argument(
+        "--fold",
+        choices=["max", "target_fps", "fit", "file"],
+        default=None,
+        help="folding mode (default: max; implied by --target-fps, --fit, --folding)",
+    )
+    p.add_argument("--target-fps", type=float, default=None, help="SetFolding target frames/s")
+    p.add_argument("--clock-ns", type=float, default=None, help="clock period in ns (default: device's or 5)")
+    p.add_argument(
+        "--device", default=None, help="device name for utilisation / --fit (see `nash hw devices`)"
+    )
+    p.add_argument("--fit", action="store_true", help="highest fps that fits --device")
+    p.add_argument("--utilization", type=float, default=None, help="resource limit fraction (default 0.85)")
+    p.add_argument("--folding", default=None, help="FINN folding-config JSON to apply")
+    p.add_argument(
+        "--generation", choices=["current", "finn-0.9"], default=None, help="FINN formula generation"
+    )
+    p.add_argument(
+        "--mem-mode", default=None, help="MVAU weights: internal_embedded|internal_decoupled|external"
+    )
+    p.add_argument("--label-select", action="store_true", default=None, help="add LabelSelect at the output")
+    p.add_argument("--config", default=None, help="HwConfig YAML/JSON (flags override it)")
+    p.add_argument("--out", default=None, help="write estimate.json, folding_config.json, estimate.txt here")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    g = p.add_argument_group("architecture-only path (builds and exports an untrained model)")
+    g.add_argument("--backbone", default=None, help="resnet18 | resnet34")
+    g.add_argument("--genotype", default=None, help="genotype JSON (omit for the original ResNet)")
+    g.add_argument(
+        "--strategy", default=None, help="version tag v1..v4 (quantisation recipe of NAS branches)"
+    )
+    g.add_argument("--bits", default="w2a2", help="bit widths tag, e.g. w1a1, w2a2 (default %(default)s)")
+    g.add_argument("--input", default="3x224x224", help="input shape CxHxW (default %(default)s)")
+    g.add_argument("--classes", type=int, default=1000, help="number of classes (default %(default)s)")
+    g.add_argument("--width", type=int, default=64, help="base channel width (default %(default)s)")
+    g.add_argument("--stem", default="imagenet", help="imagenet | small (default %(default)s)")
+    p.set_defaults(func=run)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``nash hw estimate`` and ``nash hw devices``."""
+    hw = subparsers.add_parser("hw", help="FINN-style hardware estimate of a QONNX model")
+    sub = hw.add_subparsers(dest="hw_command", metavar="HW_COMMAND")
+    _add_estimate(sub)
+    dev = sub.add_parser("devices", help="list the FPGA device catalogue")
+    dev.set_defaults(func=run)
+    hw.set_defaults(func=lambda args: (hw.print_help(), 2)[1])
+
+
+def _config(args: argparse.Namespace):  # -> HwConfig
+    from nash.config.base import load_config, override
+    from nash.config.hw import HwConfig
+
+    fold = args.fold or (
+        "fit" if args.fit else "target_fps" if args.target_fps else "file" if args.folding else None
+    )
+    base = load_config(HwConfig, args.config) if args.config else HwConfig()
+    return override(
+        base,
+        fold=fold,
+        target_fps=args.target_fps,
+        clock_ns=args.clock_ns,
+        device=args.device,
+        utilization=args.utilization,
+        folding_file=args.folding,
+        generation=args.generation,
+        mem_mode=args.mem_mode,
+        label_select=args.label_select,
+    )
+
+
+def _devices() -> int:
+    from nash.hw import load_catalog
+
+    print(f"{'name':<10}{'part':<24}{'LUT':>10}{'FF':>10}{'BRAM18':>8}{'URAM':>6}{'DSP':>7}{'clock_ns':>10}")
+    for d in load_catalog().values():
+        print(
+            f"{d.name:<10}{d.part:<24}{d.lut:>10}{d.ff:>10}{d.bram18:>8}{d.uram:>6}{d.dsp:>7}{d.clock_ns:>10}"
+        )
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``nash hw estimate`` or ``nash hw devices``."""
+    from nash.errors import ConfigError
+
+    if args.hw_command == "devices":
+        return _devices()
+    from nash.hw import estimate_model, write_estimate
+
+    cfg = _config(args)
+    if args.backbone:
+        from nash.hw.from_arch import export_arch
+
+        model = export_arch(
+            args.backbone,
+            bits=args.bits,
+            input_shape=args.input,
+            num_classes=args.classes,
+            genotype=args.genotype,
+            strategy=args.strategy,
+            width=args.width,
+            stem=args.stem,
+            out_dir=args.out,
+        )
+    elif args.model:
+        model = args.model
+    else:
+        raise ConfigError("give a model file or --backbone NAME; see `nash hw estimate --help`")
+    est = estimate_model(model, cfg, progress=not args.no_progress)
+    print(est.table())
+    if args.out:
+        paths = write_estimate(est, args.out)
+        print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0

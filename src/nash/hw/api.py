@@ -1,0 +1,164 @@
+"""Entry points: ``estimate_model(onnx_path, cfg)`` and ``write_estimate(estimate, out_dir)``.
+
+The pipeline is lower (``lowering.py``) -> fold (``folding.py``: max / target_fps / fit / file) ->
+cost (``costs.py`` registry) -> aggregate (``estimate.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from nash.config.base import to_dict
+from nash.config.hw import FoldMode, HwConfig
+from nash.errors import FoldingError
+from nash.hw.costs import CostContext
+from nash.hw.datatypes import int_type
+from nash.hw.devices import Device, dsp_block, get_device
+from nash.hw.estimate import Estimate, cost_layers
+from nash.hw.folding import apply_folding_config, set_folding
+from nash.hw.layers import HwLayer
+from nash.hw.lowering import LoweredGraph, LoweringOptions, lower_model
+from nash.io import atomic_write_json, atomic_write_text
+
+__all__ = ["estimate_model", "estimate_lowered", "fold_layers", "lowering_options", "write_estimate"]
+
+
+def _context(cfg: HwConfig, device: Device | None) -> CostContext:
+    return CostContext(
+        generation=cfg.generation.value, dsp_block=dsp_block(device.part) if device else "DSP48E2"
+    )
+
+
+def _build(
+    layers: list[HwLayer],
+    cfg: HwConfig,
+    ctx: CostContext,
+    device: Device | None,
+    lowered: LoweredGraph,
+    clock_ns: float,
+    log: tuple = (),
+) -> Estimate:
+    costs, unsupported = cost_layers(tuple(layers), ctx)
+    return Estimate(
+        tuple(layers),
+        costs,
+        clock_ns,
+        settings=to_dict(cfg) | {"clock_ns": clock_ns},
+        assumptions=lowered.assumptions,
+        absorbed=lowered.absorbed,
+        unsupported=tuple(unsupported),
+        device=device,
+        utilization_limit=cfg.utilization,
+        search_log=log,
+    )
+
+
+def _fit(
+    lowered: LoweredGraph, cfg: HwConfig, ctx: CostContext, device: Device, clock_ns: float, progress: bool
+) -> Estimate:
+    """Highest fps that fits: bisection over SetFolding's target cycles (fewer cycles = more parallel)."""
+    fold = lambda t: set_folding(lowered.layers, t, ctx, cfg.mvau_wwidth_max, cfg.two_pass_relaxation)  # noqa: E731
+    log: list[dict[str, Any]] = []
+
+    def probe(target: int) -> Estimate:
+        est = _build(fold(target), cfg, ctx, device, lowered, clock_ns)
+        log.append(
+            {
+                "target_cycles": target,
+                "max_cycles": est.max_cycles,
+                "fps": est.fps,
+                "fits": est.fits,
+                **est.totals,
+            }
+        )
+        return est
+
+    slowest = probe(10**12)  # every layer at its least parallel setting
+    if not slowest.fits:
+        return _build(list(slowest.layers), cfg, ctx, device, lowered, clock_ns, tuple(log))
+    lo, hi, best = 1, slowest.max_cycles, slowest
+    with tqdm(total=max(1, math.ceil(math.log2(hi + 1))), desc="fit", disable=not progress) as bar:
+        while lo < hi:
+            mid = (lo + hi) // 2
+            est = probe(mid)
+            if est.fits:
+                hi, best = min(mid, est.max_cycles), est if est.fps >= best.fps else best
+            else:
+                lo = mid + 1
+            bar.update(1)
+    return _build(list(best.layers), cfg, ctx, device, lowered, clock_ns, tuple(log))
+
+
+def fold_layers(lowered: LoweredGraph, cfg: HwConfig, ctx: CostContext, clock_ns: float) -> list[HwLayer]:
+    """Fold the lowered layers per ``cfg.fold`` (max, target_fps or a folding file; not fit)."""
+    layers = lowered.layers
+    if cfg.fold == FoldMode.MAX:  # unreachable target: SIMD at the width cap, PE = MH, SWG SIMD = C
+        return set_folding(layers, 0, ctx, cfg.mvau_wwidth_max, cfg.two_pass_relaxation)
+    if cfg.fold == FoldMode.TARGET_FPS:
+        target = int((1e9 / clock_ns) / cfg.target_fps)
+        return set_folding(layers, target, ctx, cfg.mvau_wwidth_max, cfg.two_pass_relaxation)
+    path = Path(cfg.folding_file or "")
+    if not path.is_file():
+        raise FoldingError(f"folding file {path} not found; pass an existing FINN folding-config JSON")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise FoldingError(f"{path}: not valid JSON (line {exc.lineno}); fix the syntax") from None
+    return apply_folding_config(layers, config)
+
+
+def estimate_lowered(
+    lowered: LoweredGraph, cfg: HwConfig | None = None, *, progress: bool = False
+) -> Estimate:
+    """Fold and cost an already lowered graph."""
+    cfg = cfg or HwConfig()
+    device = get_device(cfg.device) if cfg.device else None
+    clock_ns = cfg.clock_ns or (device.clock_ns if device else 5.0)
+    ctx = _context(cfg, device)
+    if cfg.fold == FoldMode.FIT:
+        return _fit(lowered, cfg, ctx, device, clock_ns, progress)
+    return _build(fold_layers(lowered, cfg, ctx, clock_ns), cfg, ctx, device, lowered, clock_ns)
+
+
+def lowering_options(cfg: HwConfig) -> LoweringOptions:
+    """``LoweringOptions`` implied by a ``HwConfig``."""
+    device = get_device(cfg.device) if cfg.device else None
+    return LoweringOptions(
+        generation=cfg.generation.value,
+        label_select=cfg.label_select,
+        minimize_bit_width=cfg.minimize_bit_width,
+        input_dtype=int_type(cfg.input_bits, cfg.input_signed),
+        dsp_block=dsp_block(device.part) if device else "DSP48E2",
+        mem_mode=cfg.resolved_mem_mode(),
+    )
+
+
+def estimate_model(onnx_path: Any, cfg: HwConfig | None = None, *, progress: bool = False) -> Estimate:
+    """Lower, fold and estimate a QONNX/ONNX model (path, ModelProto or qonnx ModelWrapper).
+
+    Example:
+        >>> est = estimate_model("model.onnx", HwConfig(fold="max", clock_ns=5.0))  # doctest: +SKIP
+        >>> print(est.table())                                                       # doctest: +SKIP
+
+    Raises:
+        UnsupportedOpError: the graph holds ops without a dataflow layer.
+        FoldingError: an illegal user folding.
+        HardwareError: unreadable model or unknown device.
+    """
+    cfg = cfg or HwConfig()
+    return estimate_lowered(lower_model(onnx_path, lowering_options(cfg)), cfg, progress=progress)
+
+
+def write_estimate(estimate: Estimate, out_dir: Any) -> dict[str, Path]:
+    """Write ``estimate.json``, ``folding_config.json`` and ``estimate.txt`` atomically into ``out_dir``."""
+    out = Path(out_dir)
+    return {
+        "estimate": atomic_write_json(out / "estimate.json", estimate.to_dict()),
+        "folding_config": atomic_write_json(out / "folding_config.json", estimate.folding_config()),
+        "table": atomic_write_text(out / "estimate.txt", estimate.table() + "\n"),
+    }
