@@ -1,0 +1,118 @@
+"""One NASH-convolutional cell: a group of backbone basic blocks plus the chosen NAS edges.
+
+For nodes ``x0..xN`` (``x0`` = cell input, already quantized by the previous main ReLU), layer
+``j = 1..N`` computes (paper Figures 2c, 3, 4b)::
+
+    main_in = x0 if j == 1 else main_act_j(x_{j-1})          # activation1, main bits
+    y = BN(QuantConv3x3(main_in))                             # stride 2, C -> 2C on layer 1 of a
+                                                              # downsample cell
+    if j is even:  y = add(y, shortcut(main_in of layer j-1)) # end of a basic block
+    if op_j != zero: y = add(y, op_j(nas_act_i(x_i)))         # NAS edge i -> j, cascaded
+    x_j = y
+
+and the cell returns ``main_act_out(x_N)``. Every ``add`` is a :class:`QuantAdd` (activation2 on
+both operands). The downsample shortcut is ReLU(residual act bits) -> QuantConv1x1 s2 -> BN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from nash.errors import GenotypeError
+from nash.models.layers import ConvBN, QuantAdd, branch_act
+from nash.models.ops import create_op
+from nash.models.quant_spec import QuantSpec
+from nash.space import CellSpec
+
+__all__ = ["Cell"]
+
+
+class Cell(nn.Module):
+    """A NASH cell (``nodes`` given) or an original ResNet group (``nodes`` None).
+
+    Args:
+        spec: the cell's ``CellSpec`` (layers, downsample).
+        c_in: channels of ``x0``.
+        c_out: channels of ``x1..xN`` (``2 * c_in`` when ``spec.downsample``).
+        quant: bit widths of every role.
+        nodes: per node ``j = 1..N``: ``(op, predecessor)``; ``None`` builds the original group.
+    """
+
+    def __init__(
+        self,
+        spec: CellSpec,
+        c_in: int,
+        c_out: int,
+        quant: QuantSpec,
+        nodes: Sequence[tuple[str, int]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.n_layers = spec.n_layers
+        self.downsample = spec.downsample
+        self.nodes = tuple((str(op), int(i)) for op, i in nodes) if nodes is not None else ()
+        q = quant
+        stride = 2 if spec.downsample else 1
+        self.main_acts = nn.ModuleDict(
+            {str(j): branch_act(q.main_act_bits) for j in range(2, self.n_layers + 1)}
+        )
+        self.main_convs = nn.ModuleList(
+            ConvBN(c_in if j == 1 else c_out, c_out, 3, stride if j == 1 else 1, q.main_weight_bits)
+            for j in range(1, self.n_layers + 1)
+        )
+        self.res_adds = nn.ModuleDict(
+            {str(j): QuantAdd(q.add_act, q.add_act_bits) for j in range(2, self.n_layers + 1, 2)}
+        )
+        self.shortcut = None
+        if spec.downsample:
+            self.shortcut = nn.Sequential(
+                branch_act(q.residual_act_bits), ConvBN(c_in, c_out, 1, 2, q.residual_weight_bits)
+            )
+        self._build_nas(spec, c_in, c_out, q)
+        self.out_act = branch_act(q.main_act_bits)
+
+    def _build_nas(self, spec: CellSpec, c_in: int, c_out: int, q: QuantSpec) -> None:
+        """One op + one QuantAdd per non-zero node, one NAS activation per used source node."""
+        if self.nodes and len(self.nodes) != self.n_layers:
+            raise GenotypeError(
+                f"cell {spec.index} has {self.n_layers} nodes but the genotype gives {len(self.nodes)}; "
+                "give one (op, predecessor) per node"
+            )
+        self.nas_ops = nn.ModuleDict()
+        self.nas_adds = nn.ModuleDict()
+        self.nas_acts = nn.ModuleDict()
+        for j, (op, i) in enumerate(self.nodes, start=1):
+            sizing = spec.downsample and i == 0
+            module = create_op(op, c_in if sizing else c_out, c_out, 2 if sizing else 1, q.nas_weight_bits)
+            if module is None:  # zero op: no branch, no add
+                continue
+            self.nas_ops[str(j)] = module
+            self.nas_adds[str(j)] = QuantAdd(q.add_act, q.add_act_bits)
+            if str(i) not in self.nas_acts:  # one NAS activation per source node, shared by its edges
+                self.nas_acts[str(i)] = branch_act(q.nas_act_bits)
+
+    def forward(self, x0: Tensor) -> Tensor:
+        """(N, c_in, H, W) main-quantized -> (N, c_out, H / stride, W / stride) main-quantized."""
+        xs = [x0]  # raw node values x_0..x_j
+        main_ins: list[Tensor] = []  # main_ins[j-1] = main-branch input of layer j
+        nas_in: dict[int, Tensor] = {}
+        for j in range(1, self.n_layers + 1):
+            main_in = x0 if j == 1 else self.main_acts[str(j)](xs[j - 1])
+            main_ins.append(main_in)
+            y = self.main_convs[j - 1](main_in)
+            if j % 2 == 0:
+                block_in = main_ins[j - 2]
+                short = self.shortcut(block_in) if self.shortcut is not None and j == 2 else block_in
+                y = self.res_adds[str(j)](y, short)
+            if str(j) in self.nas_ops:
+                i = self.nodes[j - 1][1]
+                if i not in nas_in:
+                    nas_in[i] = self.nas_acts[str(i)](xs[i])
+                y = self.nas_adds[str(j)](y, self.nas_ops[str(j)](nas_in[i]))
+            xs.append(y)
+        return self.out_act(xs[-1])
+
+    def extra_repr(self) -> str:
+        """Layers, downsample flag and the NAS nodes (shown by ``print(model)``)."""
+        return f"n_layers={self.n_layers}, downsample={self.downsample}, nodes={list(self.nodes)}"

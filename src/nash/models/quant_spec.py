@@ -1,0 +1,119 @@
+"""``QuantSpec``: the bit width of every role in a quantized NASH / original ResNet.
+
+Roles (paper Sections III-B and IV-A): the backbone *main* branch uses ``wXaY``; the residual
+(shortcut) branch, the NAS branch activations, the first/last layers and the network input stay at
+8 bits; NAS branch weights are binary for NASH-v1..v3 and 8-bit for NASH-v4. One bit always means
+binary (``+-scale``), never a 1-bit integer.
+
+Example:
+    >>> spec = QuantSpec.from_tag("w2a2", version="v3")
+    >>> (spec.main_weight_bits, spec.main_act_bits, spec.nas_weight_bits, spec.tag)
+    (2, 2, 1, 'w2a2')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from nash.errors import ConfigError
+
+__all__ = ["QuantSpec", "VERSIONS", "ADD_ACTS", "nas_weight_bits_for"]
+
+VERSIONS: tuple[str, ...] = ("o", "v1", "v2", "v3", "v4")
+ADD_ACTS: tuple[str, ...] = ("identity", "hardtanh")
+_TAG = re.compile(r"^w(\d+)a(\d+)$")
+_BIT_FIELDS = (
+    "main_weight_bits",
+    "main_act_bits",
+    "residual_weight_bits",
+    "residual_act_bits",
+    "nas_weight_bits",
+    "nas_act_bits",
+    "first_last_bits",
+    "input_bits",
+    "add_act_bits",
+)
+
+
+def nas_weight_bits_for(version: str) -> int:
+    """NAS-branch weight bits of a NASH version: 1 (binary) for v1..v3 and ``"o"``, 8 for v4."""
+    if version not in VERSIONS and version != "custom":
+        raise ConfigError(f"unknown version {version!r}; use one of {', '.join(VERSIONS)}")
+    return 8 if version == "v4" else 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuantSpec:
+    """Bit width of every quantized role of a model (1..8 each; 1 = binary / bipolar)."""
+
+    main_weight_bits: int  # backbone 3x3 convs (X of wXaY)
+    main_act_bits: int  # backbone branch ReLUs, "activation1" of the main branch (Y of wXaY)
+    residual_weight_bits: int = 8  # 1x1 stride-2 shortcut convs of downsample blocks
+    residual_act_bits: int = 8  # ReLU at the input of a shortcut conv (residual "activation1")
+    nas_weight_bits: int = 1  # NAS-branch convs (conv_kxk ops, factorized reduction); 1 for v1..v3, 8 for v4
+    nas_act_bits: int = 8  # ReLU at the input of every NAS branch ("activation1" of NAS branches)
+    first_last_bits: int = 8  # stem conv weights, classifier weights and classifier input
+    input_bits: int = 8  # quantization of the network input
+    add_act: str = "hardtanh"  # "activation2" before every add: "identity" | "hardtanh"
+    add_act_bits: int = 8  # bit width of that activation
+    tag: str = ""  # "wXaY" label; derived from the main bits when empty
+
+    def __post_init__(self) -> None:
+        for name in _BIT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 8:
+                raise ConfigError(
+                    f"QuantSpec.{name}: unsupported bit width {value!r}; use an integer from 1 to 8"
+                )
+        if self.add_act not in ADD_ACTS:
+            raise ConfigError(f"QuantSpec.add_act: {self.add_act!r} is not one of {', '.join(ADD_ACTS)}")
+        if not self.tag:
+            object.__setattr__(self, "tag", f"w{self.main_weight_bits}a{self.main_act_bits}")
+
+    @classmethod
+    def from_tag(cls, tag: str, version: str = "v1", **overrides: Any) -> QuantSpec:
+        """Build the paper's spec for ``tag`` ("wXaY", 1<=X,Y<=8) and NASH ``version``.
+
+        Args:
+            tag: main-branch weight and activation bits, e.g. ``"w2a2"``.
+            version: ``"o"`` (original) or ``"v1".."v4"``; selects the NAS weight bits.
+            **overrides: any other field (``None`` values are ignored).
+
+        Raises:
+            ConfigError: malformed tag, bit width outside 1..8, unknown version or field.
+        """
+        match = _TAG.match(str(tag).strip().lower())
+        if match is None or not all(1 <= int(g) <= 8 for g in match.groups()):
+            raise ConfigError(f"unsupported bit width tag {tag!r}; use w1a1..w8a8 (e.g. w2a2)")
+        fields = {
+            "main_weight_bits": int(match.group(1)),
+            "main_act_bits": int(match.group(2)),
+            "nas_weight_bits": nas_weight_bits_for(version),
+        }
+        return cls._with(fields, overrides)
+
+    @classmethod
+    def _with(cls, fields: dict[str, Any], overrides: dict[str, Any]) -> QuantSpec:
+        names = {f.name for f in dataclasses.fields(cls)}
+        bad = sorted(set(overrides) - names)
+        if bad:
+            raise ConfigError(f"unknown QuantSpec field {bad[0]!r}; valid fields: {', '.join(sorted(names))}")
+        fields.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**fields)
+
+    def overrides_from(self, base: QuantSpec) -> dict[str, Any]:
+        """Fields that differ from ``base`` (what a checkpoint stores as ``quant_overrides``)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "tag" and getattr(self, f.name) != getattr(base, f.name)
+        }
+
+    def roles(self) -> dict[str, int | str]:
+        """Every role and its bit width (plus ``add_act``), in a stable order for printing."""
+        out: dict[str, int | str] = {name: getattr(self, name) for name in _BIT_FIELDS}
+        out["add_act"] = self.add_act
+        return out
