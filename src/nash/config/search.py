@@ -1,0 +1,85 @@
+"""Settings of the architecture search stage (Algorithm 1), as one frozen dataclass.
+
+Resolution order: dataclass defaults < YAML file (``load_config(SearchConfig, path)``) < CLI flags
+(``override(cfg, **flags)``). Defaults follow the reference search (DARTS-style optimisers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nash.errors import ConfigError
+
+__all__ = ["SearchConfig"]
+
+_BACKBONES = ("resnet18", "resnet34")
+_STEMS = ("small", "imagenet")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything ``nash.search.run_search`` needs; the run directory gets it as ``config.yaml``."""
+
+    backbone: str = "resnet18"  # resnet18 | resnet34
+    strategy: str = "v3"  # search strategy name from nash.space (v1..v4)
+    unfriendly: tuple[str, ...] | None = (
+        None  # ops unfriendly on size-changing edges (None: strategy default)
+    )
+    cell_layers: int | None = None  # backbone layers per cell (None: backbone default)
+    dataset: str = "fashion-mnist"  # dataset name understood by nash.data.build_datasets
+    data_root: str | None = None  # dataset directory (None: the dataset's default location)
+    image_size: int | None = None  # resize/pad images to this size (None: native size)
+    channels: int | None = None  # force 1 or 3 input channels (None: native)
+    train_subset: int | None = None  # use only this many training images (None: all)
+    train_portion: float = 0.5  # share of the training set used for weights; the rest drives alpha
+    augment: bool = True  # standard training augmentation of the dataset (CIFAR: crop + flip; MNIST: none)
+    epochs: int = 50  # search epochs (L in Algorithm 1)
+    warmup_epochs: int = 0  # first epochs update weights only (alpha frozen)
+    steps_per_epoch: int | None = None  # cap on steps per epoch for quick runs (None: full epoch)
+    batch_size: int = 64  # mini-batch size of both the weight and the alpha step
+    width: int = 64  # channels of the first stage (ResNet: 64); stages use width x 1, 2, 4, 8
+    stem: str = "small"  # small (3x3 s1, for 28-32 px) | imagenet (7x7 s2 + max pool)
+    quantized_proxy: bool = False  # search with low-bit proxy weights (see docs/search.md)
+    lr: float = 0.025  # weight SGD learning rate at epoch 0
+    lr_min: float = 0.0  # cosine-annealed weight learning rate at the last epoch
+    momentum: float = 0.9  # weight SGD momentum
+    weight_decay: float = 3e-4  # weight SGD weight decay
+    grad_clip: float = 5.0  # max global gradient norm of the weight step
+    arch_lr: float = 3e-4  # alpha Adam learning rate
+    arch_betas: tuple[float, float] = (0.0, 0.999)  # alpha Adam betas
+    arch_weight_decay: float = 1e-3  # alpha Adam weight decay
+    seed: int = 0  # seeds torch, numpy, python and the path sampler
+    device: str | None = None  # cpu | cuda | cuda:N (None: cuda if available)
+
+    def __post_init__(self) -> None:
+        if self.backbone not in _BACKBONES:
+            raise ConfigError(f"backbone: {self.backbone!r} is not one of {', '.join(_BACKBONES)}")
+        if self.stem not in _STEMS:
+            raise ConfigError(f"stem: {self.stem!r} is not one of {', '.join(_STEMS)}")
+        for name in ("epochs", "batch_size", "width"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        for name in ("warmup_epochs",):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}: must be >= 0, got {getattr(self, name)}")
+        for name in ("steps_per_epoch", "train_subset", "image_size", "cell_layers"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name}: must be >= 1 or unset, got {value}")
+        if self.channels not in (None, 1, 3):
+            raise ConfigError(f"channels: must be 1, 3 or unset, got {self.channels}")
+        if not 0.0 < self.train_portion < 1.0:
+            raise ConfigError(f"train_portion: must be in (0, 1), got {self.train_portion}")
+        for name in ("lr", "arch_lr"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}: must be > 0, got {getattr(self, name)}")
+        if self.lr_min < 0 or self.lr_min > self.lr:
+            raise ConfigError(f"lr_min: must be in [0, lr={self.lr}], got {self.lr_min}")
+        if len(self.arch_betas) != 2 or not all(0.0 <= b < 1.0 for b in self.arch_betas):
+            raise ConfigError(f"arch_betas: need two values in [0, 1), got {self.arch_betas}")
+        if self.grad_clip <= 0:
+            raise ConfigError(f"grad_clip: must be > 0, got {self.grad_clip}")
+
+    def search_epochs(self) -> int:
+        """Epochs that update alpha (all epochs after the weights-only warm-up)."""
+        return max(0, self.epochs - self.warmup_epochs)

@@ -1,0 +1,205 @@
+"""Candidate ops of a NAS edge, the single-path mixed op and the binary-gate estimator (ProxylessNAS).
+
+One edge of the supernet holds one module per candidate op but runs only the sampled one(s):
+
+* weight step: one op per edge is sampled from ``softmax(alpha)`` over the edge's candidates and
+  only that op runs (memory of one path).
+* alpha step: two distinct ops are sampled (ProxylessNAS two-path trick), the gate probabilities
+  are renormalised over the pair, and one of the pair is made active. The edge output is
+  ``o_act + sum_k (g_k - sg(g_k)) * sg(o_k)``: its value is the active op's output, its gradient
+  w.r.t. the gate ``g_k`` is ``<dL/dout, o_k>``, and ``g = onehot + p - sg(p)`` turns that into the
+  binary-gate gradient ``dL/dalpha_i = sum_j dL/dg_j p_j (delta_ij - p_i)`` by plain autograd.
+* ``all`` mode is the DARTS mixed op (softmax-weighted sum of every candidate), kept as the
+  memory/speed baseline of ``bench/search_bench.py``.
+
+The zero op is never executed: its output is 0, so it adds nothing and its gate gradient is 0.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["make_op", "MixedOp", "sample_paths", "binary_gates", "FactorizedReduce", "ChannelPool"]
+
+
+def _conv(c_in: int, c_out: int, k: int, stride: int, weight_bits: int | None) -> nn.Module:
+    """A bias-free ``k x k`` convolution, full precision or Brevitas-quantised (``weight_bits``)."""
+    if weight_bits is None:
+        return nn.Conv2d(c_in, c_out, k, stride, padding=k // 2, bias=False)
+    from brevitas.nn import QuantConv2d
+
+    from nash.models.quant import weight_quant_kwargs
+
+    return QuantConv2d(c_in, c_out, k, stride, padding=k // 2, bias=False, **weight_quant_kwargs(weight_bits))
+
+
+class FactorizedReduce(nn.Module):
+    """Identity on a size-changing edge: two stride-2 1x1 convs on shifted grids, concatenated, + BN."""
+
+    def __init__(self, c_in: int, c_out: int, weight_bits: int | None = None) -> None:
+        super().__init__()
+        self.conv_a = _conv(c_in, c_out // 2, 1, 2, weight_bits)
+        self.conv_b = _conv(c_in, c_out - c_out // 2, 1, 2, weight_bits)
+        self.bn = nn.BatchNorm2d(c_out)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(N, C, H, W) -> (N, c_out, ceil(H/2), ceil(W/2))."""
+        shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))  # same output size as the unshifted branch
+        return self.bn(torch.cat([self.conv_a(x), self.conv_b(shifted)], dim=1))
+
+
+class ChannelPool(nn.Module):
+    """3x3 max pooling (stride 1 or 2); channels are repeated when the edge doubles them, then BN."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        if c_out % c_in:
+            raise ValueError(f"max_pool_3x3 needs c_out ({c_out}) to be a multiple of c_in ({c_in})")
+        self.repeat = c_out // c_in
+        self.pool = nn.MaxPool2d(3, stride=stride, padding=1)
+        self.bn = nn.BatchNorm2d(c_out)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(N, C, H, W) -> (N, C * repeat, H / stride, W / stride)."""
+        return self.bn(self.pool(x).repeat(1, self.repeat, 1, 1))
+
+
+def make_op(name: str, c_in: int, c_out: int, stride: int, weight_bits: int | None = None) -> nn.Module:
+    """Build candidate op ``name`` (an entry of ``nash.space.OPS``) for one edge.
+
+    Args:
+        name: op name; ``zero`` gives an empty module that is never run.
+        c_in: input channels; c_out: output channels; stride: 1, or 2 on a size-changing edge.
+        weight_bits: ``None`` for full precision, else the Brevitas weight bit width (1 = binary).
+
+    Raises:
+        ValueError: unknown op name.
+    """
+    if name == "zero":
+        return nn.Identity()  # placeholder so every candidate has a module; MixedOp never calls it
+    if name == "max_pool_3x3":
+        return ChannelPool(c_in, c_out, stride)
+    if name == "identity":
+        return nn.Identity() if stride == 1 and c_in == c_out else FactorizedReduce(c_in, c_out, weight_bits)
+    if name.startswith("conv_") and name[5:].split("x")[0].isdigit():
+        k = int(name[5:].split("x")[0])
+        return nn.Sequential(_conv(c_in, c_out, k, stride, weight_bits), nn.BatchNorm2d(c_out))
+    raise ValueError(
+        f"unknown op {name!r}; valid ops: zero, max_pool_3x3, identity, conv_1x1, conv_3x3, conv_5x5"
+    )
+
+
+class MixedOp(nn.Module):
+    """One NAS edge: a module per candidate op; runs only the op(s) the caller sampled.
+
+    Args:
+        c_in, c_out, stride: edge geometry.
+        ops: names of all ops (column order of alpha, ``nash.space.OPS``).
+        candidates: column indices of the ops searchable on this edge.
+        weight_bits: quantised-proxy weight bit width of the conv ops (``None``: full precision).
+    """
+
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        stride: int,
+        ops: tuple[str, ...],
+        candidates: tuple[int, ...],
+        weight_bits: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.names = tuple(ops)
+        self.candidates = tuple(candidates)
+        self.ops = nn.ModuleDict(
+            {ops[k]: make_op(ops[k], c_in, c_out, stride, weight_bits) for k in candidates}
+        )
+
+    def _run(self, k: int, x: Tensor) -> Tensor | None:
+        name = self.names[k]
+        return None if name == "zero" else self.ops[name](x)
+
+    def forward(
+        self, x: Tensor, idx: tuple[int, ...], active: int, gates: Tensor | None = None
+    ) -> Tensor | None:
+        """Edge output, or ``None`` when it is identically zero (caller skips the add).
+
+        Args:
+            x: edge input (N, C, H, W).
+            idx: sampled op columns (one for a weight step, two for an alpha step).
+            active: position in ``idx`` of the op whose value is returned.
+            gates: (len(idx),) binary gates from :func:`binary_gates`; ``None`` = no alpha gradient.
+        """
+        out = self._run(idx[active], x)
+        if gates is None or len(set(idx)) == 1:
+            return out
+        for pos, k in enumerate(idx):
+            if self.names[k] == "zero":
+                continue  # o_k = 0: gate gradient is 0
+            if pos == active:
+                o_k = out.detach()
+            else:
+                with torch.no_grad():  # inactive path: value needed for dL/dg_k only, no activations kept
+                    o_k = self._run(k, x).detach()  # detach: identity returns x itself
+            term = (gates[pos] - gates[pos].detach()) * o_k  # value 0, d/dg_k = o_k
+            out = term if out is None else out + term
+        return out
+
+    def forward_all(self, x: Tensor, weights: Tensor) -> Tensor | None:
+        """DARTS mixed op: ``sum_k weights[k] * o_k`` over every candidate (weights: (n_ops,))."""
+        out = None
+        for k in self.candidates:
+            o_k = self._run(k, x)
+            if o_k is not None:
+                out = weights[k] * o_k if out is None else out + weights[k] * o_k
+        return out
+
+
+def sample_paths(
+    logits: Tensor, mask: Tensor, n_paths: int, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
+    """Sample ``n_paths`` distinct candidate ops per edge and the active one among them.
+
+    Args:
+        logits: (E, K) alpha rows (any device; sampled on CPU so a CPU generator serves every device).
+        mask: (E, K) bool, True where the op is a candidate of the edge.
+        n_paths: 1 (weight step) or 2 (alpha step, ProxylessNAS two-path).
+        generator: CPU ``torch.Generator`` (the search saves its state for exact resume).
+
+    Returns:
+        idx (E, n_paths) long op columns (an edge with fewer candidates repeats its op) and
+        active (E,) long position in ``idx`` of the active op. Both on CPU.
+    """
+    probs = torch.softmax(logits.detach().float().cpu().masked_fill(~mask.cpu(), float("-inf")), dim=-1)
+    n_cand = mask.cpu().sum(dim=-1)
+    idx = torch.empty(probs.shape[0], n_paths, dtype=torch.long)
+    multi = n_cand >= n_paths
+    if multi.any():
+        idx[multi] = torch.multinomial(probs[multi], n_paths, replacement=False, generator=generator)
+    if (~multi).any():  # too few candidates: repeat the most likely (with one candidate, that one)
+        idx[~multi] = probs[~multi].argmax(dim=-1, keepdim=True).expand(-1, n_paths)
+    pair = probs.gather(1, idx)
+    active = torch.multinomial(pair / pair.sum(dim=-1, keepdim=True), 1, generator=generator).squeeze(1)
+    return idx, active
+
+
+def binary_gates(logits: Tensor, idx: Tensor, active: Tensor) -> Tensor:
+    """Binary gates of the sampled ops whose gradient is the ProxylessNAS estimator.
+
+    ``p = softmax(logits[e, idx[e]])`` is renormalised over the sampled ops; the result has the
+    value of ``onehot(active)`` and the gradient of ``p``, so for any loss
+    ``dL/dalpha_i = sum_j dL/dg_j * p_j * (delta_ij - p_i)``.
+
+    Args:
+        logits: (E, K) alpha rows (requires grad for an alpha step).
+        idx: (E, P) sampled op columns; active: (E,) active position in ``idx``.
+
+    Returns:
+        (E, P) gates on the device of ``logits``.
+    """
+    idx = idx.to(logits.device)
+    p = torch.softmax(logits.gather(1, idx), dim=-1)  # (E, P)
+    onehot = F.one_hot(active.to(logits.device), idx.shape[1]).to(p.dtype)
+    return onehot + (p - p.detach())

@@ -1,0 +1,205 @@
+"""The search supernet: a fixed ResNet backbone plus one single-path mixed op per NAS edge.
+
+Inside a cell with nodes ``x0..xN`` (paper Fig. 2), node ``j`` is the cascade sum
+
+    x_j = act( bn_j(conv_j(x_{j-1})) [+ shortcut(x_{j-2}) at the end of a basic block]
+               + sum_{i<j} mixed_op(i, j)(x_i) )
+
+The backbone (stem, 3x3 convs, shortcuts, head) has no architecture parameters. The architecture
+parameters ``alpha`` are one (E, K) tensor over every edge of every cell (rows in
+``nash.space.cell_edges`` order, columns in ``OPS`` order); ops that are not candidates of an edge
+are masked out and never sampled. Which ops run is decided by a :class:`PathPlan` (see
+``nash.models.mixed_op`` for the two-path binary-gate gradient).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from nash.models.mixed_op import MixedOp, _conv, binary_gates, sample_paths
+from nash.space import OPS, CellSpec, Edge, cell_edges
+
+__all__ = ["PathPlan", "SearchCell", "Supernet"]
+
+
+@dataclass(frozen=True)
+class PathPlan:
+    """Which ops each edge runs in one forward pass.
+
+    Attributes:
+        idx: (E, P) long op columns per edge (P = 1 single path, 2 two-path alpha step).
+        active: (E,) position in ``idx`` of the op whose output is used.
+        gated: build binary gates so the loss has a gradient w.r.t. alpha.
+        dense: DARTS baseline: every candidate runs, weighted by ``softmax(alpha)`` (idx ignored).
+    """
+
+    idx: Tensor
+    active: Tensor
+    gated: bool = False
+    dense: bool = False
+
+
+class SearchCell(nn.Module):
+    """A NASH-convolutional cell of the supernet: backbone convs + the mixed ops of its edges."""
+
+    def __init__(
+        self,
+        spec: CellSpec,
+        c_in: int,
+        c_out: int,
+        candidates: Sequence[tuple[int, ...]],
+        backbone_bits: int | None = None,
+        nas_bits: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        stride = 2 if spec.downsample else 1
+        self.convs = nn.ModuleList()
+        self.bns = nn.ModuleList()
+        for j in range(1, spec.n_layers + 1):
+            self.convs.append(
+                _conv(c_in if j == 1 else c_out, c_out, 3, stride if j == 1 else 1, backbone_bits)
+            )
+            self.bns.append(nn.BatchNorm2d(c_out))
+        self.shortcut: nn.Module = nn.Identity()
+        if spec.downsample or c_in != c_out:  # first block of a downsample cell: 1x1 stride-2 projection
+            self.shortcut = nn.Sequential(_conv(c_in, c_out, 1, stride, backbone_bits), nn.BatchNorm2d(c_out))
+        self.edges = nn.ModuleList()
+        for edge, cand in zip(cell_edges(spec), candidates, strict=True):
+            src_c, src_s = (c_in, stride) if edge.src == 0 else (c_out, 1)
+            self.edges.append(MixedOp(src_c, c_out, src_s, OPS, cand, nas_bits))
+        self.act = nn.ReLU()
+
+    def forward(self, x: Tensor, edge_fn: Callable[[int, MixedOp, Tensor], Tensor | None]) -> Tensor:
+        """Run the cell; ``edge_fn(local_edge_index, mixed_op, x_i)`` evaluates one edge."""
+        states = [x]
+        e = 0
+        for j in range(1, self.spec.n_layers + 1):
+            y = self.bns[j - 1](self.convs[j - 1](states[j - 1]))  # (N, c_out, H', W')
+            if j % 2 == 0:  # end of a basic block: add the block input
+                y = y + (self.shortcut(states[j - 2]) if j == 2 else states[j - 2])
+            for i in range(j):  # cascade of NAS branches into node j
+                out = edge_fn(e, self.edges[e], states[i])
+                y = y if out is None else y + out
+                e += 1
+            states.append(self.act(y))
+        return states[-1]
+
+
+class Supernet(nn.Module):
+    """Backbone + mixed ops + architecture parameters ``alpha`` (E, K) for single-path search.
+
+    Args:
+        cells: the backbone's cells (``nash.space.cell_specs``).
+        candidates: ``candidates(edge) -> op names`` (e.g. ``Strategy.candidates``).
+        num_classes: classifier outputs; in_channels: image channels.
+        width: channels of stage 0 (stage s has ``width * 2**s``).
+        stem: ``"small"`` (3x3 s1) or ``"imagenet"`` (7x7 s2 + 3x3 s2 max pool).
+        backbone_bits / nas_bits: quantised-proxy weight bits (``None``: full precision).
+    """
+
+    def __init__(
+        self,
+        cells: Sequence[CellSpec],
+        candidates: Callable[[Edge], Sequence[str]],
+        num_classes: int,
+        in_channels: int = 3,
+        width: int = 16,
+        stem: str = "small",
+        backbone_bits: int | None = None,
+        nas_bits: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.stem = _stem(stem, in_channels, width)
+        rows: list[tuple[int, ...]] = []
+        self.cells = nn.ModuleList()
+        c_prev = width
+        for spec in cells:
+            c_out = width * 2**spec.stage
+            cand = [tuple(OPS.index(n) for n in candidates(edge)) for edge in cell_edges(spec)]
+            self.cells.append(SearchCell(spec, c_prev, c_out, cand, backbone_bits, nas_bits))
+            rows.extend(cand)
+            c_prev = c_out
+        mask = torch.zeros(len(rows), len(OPS), dtype=torch.bool)
+        for r, cand in enumerate(rows):
+            mask[r, list(cand)] = True
+        self.register_buffer("mask", mask)
+        self.alpha = nn.Parameter(1e-3 * torch.randn(len(rows), len(OPS)))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c_prev, num_classes)
+        self.offsets = [0]
+        for cell in self.cells:
+            self.offsets.append(self.offsets[-1] + len(cell.edges))
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        """Every parameter except ``alpha`` (what the weight step trains)."""
+        return [p for name, p in self.named_parameters() if name != "alpha"]
+
+    def probabilities(self) -> Tensor:
+        """(E, K) ``softmax(alpha)`` over each edge's candidates; 0 for masked ops."""
+        return torch.softmax(self.alpha.masked_fill(~self.mask, float("-inf")), dim=-1)
+
+    def alphas_per_cell(self) -> list[list[list[float]]]:
+        """Candidate probabilities as ``[cell][edge][op]`` lists (``Strategy.derive(..., probabilities=True)``)."""
+        probs = self.probabilities().detach().cpu().tolist()
+        return [probs[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:])]
+
+    def sample(self, n_paths: int, generator: torch.Generator | None = None, gated: bool = False) -> PathPlan:
+        """Sample ``n_paths`` ops per edge from ``softmax(alpha)`` (masked ops never)."""
+        idx, active = sample_paths(self.alpha, self.mask, n_paths, generator)
+        return PathPlan(idx, active, gated=gated)
+
+    def argmax_plan(self) -> PathPlan:
+        """The most likely op of every edge (deterministic; for evaluation)."""
+        idx = self.probabilities().detach().argmax(dim=-1, keepdim=True).cpu()
+        return PathPlan(idx, torch.zeros(idx.shape[0], dtype=torch.long))
+
+    def dense_plan(self) -> PathPlan:
+        """DARTS all-paths plan (baseline for benchmarks)."""
+        return PathPlan(torch.empty(0, 1, dtype=torch.long), torch.empty(0, dtype=torch.long), dense=True)
+
+    def forward_features(self, x: Tensor, plan: PathPlan | None = None) -> Tensor:
+        """(N, C, H, W) images -> (N, C_last) pooled features under ``plan`` (default: argmax)."""
+        plan = self.argmax_plan() if plan is None else plan
+        x = self.stem(x)
+        edge_fn = self._edge_fn(plan)
+        for c, cell in enumerate(self.cells):
+            base = self.offsets[c]
+            x = cell(x, lambda e, op, h, base=base: edge_fn(base + e, op, h))
+        return self.pool(x).flatten(1)
+
+    def forward_head(self, feats: Tensor) -> Tensor:
+        """(N, C_last) -> (N, num_classes) logits."""
+        return self.fc(feats)
+
+    def forward(self, x: Tensor, plan: PathPlan | None = None) -> Tensor:
+        """Logits of the sampled sub-network ``plan`` (default: argmax ops)."""
+        return self.forward_head(self.forward_features(x, plan))
+
+    def _edge_fn(self, plan: PathPlan) -> Callable[[int, MixedOp, Tensor], Tensor | None]:
+        if plan.dense:
+            weights = self.probabilities()  # (E, K)
+            return lambda e, op, h: op.forward_all(h, weights[e])
+        idx = plan.idx.tolist()
+        active = plan.active.tolist()
+        gates = binary_gates(self.alpha, plan.idx, plan.active) if plan.gated else None
+        return lambda e, op, h: op(h, tuple(idx[e]), active[e], None if gates is None else gates[e])
+
+
+def _stem(kind: str, in_channels: int, width: int) -> nn.Sequential:
+    if kind == "small":
+        return nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()
+        )
+    if kind == "imagenet":
+        return nn.Sequential(
+            nn.Conv2d(in_channels, width, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2, 1),
+        )
+    raise ValueError(f"unknown stem {kind!r}; use 'small' or 'imagenet'")

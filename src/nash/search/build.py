@@ -1,0 +1,106 @@
+"""Factories that turn a ``SearchConfig`` into the pieces of a search: strategy, data, supernet.
+
+This is the only place of ``nash.search`` that reads the config; the supernet and the two steps
+take plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+from nash.config.search import SearchConfig
+from nash.errors import ConfigError, GenotypeError
+from nash.models.supernet import Supernet
+from nash.space import Strategy, cell_specs, create_strategy
+
+__all__ = [
+    "PROXY_BITS",
+    "build_strategy",
+    "build_supernet",
+    "build_loaders",
+    "cycle_batches",
+    "resolve_device",
+]
+
+# Quantised proxy: (backbone weight bits, NAS-op weight bits); 1 bit = binary, as NASH-v1..v3 train.
+PROXY_BITS: tuple[int, int] = (2, 1)
+
+
+def resolve_device(name: str | None) -> torch.device:
+    """``name`` as a device; ``None`` picks CUDA when available, else CPU."""
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device: {name!r} is not a torch device; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device: {name!r} requested but CUDA is not available; use --device cpu")
+    return device
+
+
+def build_strategy(cfg: SearchConfig) -> Strategy:
+    """The search strategy named by ``cfg.strategy`` (with ``cfg.unfriendly`` when set)."""
+    kwargs: dict[str, Any] = {} if cfg.unfriendly is None else {"unfriendly": cfg.unfriendly}
+    try:
+        return create_strategy(cfg.strategy, **kwargs)
+    except GenotypeError as exc:
+        raise ConfigError(f"strategy: {exc}") from None
+
+
+def build_supernet(cfg: SearchConfig, num_classes: int, in_channels: int, strategy: Strategy) -> Supernet:
+    """The supernet of ``cfg`` (backbone, width, stem, proxy) with ``strategy``'s candidate ops."""
+    try:
+        cells = cell_specs(cfg.backbone, cfg.cell_layers)
+    except GenotypeError as exc:
+        raise ConfigError(f"backbone/cell_layers: {exc}") from None
+    backbone_bits, nas_bits = PROXY_BITS if cfg.quantized_proxy else (None, None)
+    return Supernet(
+        cells, strategy.candidates, num_classes, in_channels, cfg.width, cfg.stem, backbone_bits, nas_bits
+    )
+
+
+def build_loaders(cfg: SearchConfig) -> tuple[Any, Any, Any]:
+    """``(weight_loader, arch_loader, info)``: the two halves of the training set, batched.
+
+    Both loaders drop the last partial batch and reshuffle deterministically from ``(seed, epoch)``.
+    """
+    from nash.data import build_datasets, make_loader, search_split
+
+    train, _, info = build_datasets(
+        cfg.dataset,
+        cfg.data_root,
+        image_size=cfg.image_size,
+        channels=cfg.channels,
+        augment=cfg.augment,
+        train_subset=cfg.train_subset,
+        test_subset=1,  # the search never evaluates on the test split
+        seed=cfg.seed,
+    )
+    w_half, a_half = search_split(train, cfg.train_portion, seed=cfg.seed)
+    for name, half in (("weight", w_half), ("architecture", a_half)):
+        if len(half) < cfg.batch_size:
+            raise ConfigError(
+                f"the {name} half has {len(half)} images, fewer than batch_size={cfg.batch_size}; "
+                "raise --train-subset or lower --batch-size"
+            )
+    w_loader = make_loader(w_half, cfg.batch_size, shuffle=True, seed=cfg.seed, drop_last=True)
+    a_loader = make_loader(a_half, cfg.batch_size, shuffle=True, seed=cfg.seed + 1, drop_last=True)
+    return w_loader, a_loader, info
+
+
+def cycle_batches(loader: Any, epoch: int) -> Iterator[Any]:
+    """Endless batches of ``loader`` starting at a position fixed by ``epoch`` (resumable).
+
+    The architecture half may be exhausted before the weight half; it then starts a new pass.
+    Passes are numbered ``epoch * 1000 + r`` so a resumed epoch sees the same batches.
+    """
+    r = 0
+    while True:
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch * 1000 + r)
+        yield from loader
+        r += 1
