@@ -1,0 +1,116 @@
+"""PyTorch vs exported QONNX (qonnx execution and onnxruntime on the lowered graph)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+
+from nash.errors import ExportError
+from nash.export import (
+    ATOL,
+    RTOL,
+    check_exported,
+    compare_logits,
+    load_qonnx,
+    lower_to_standard_onnx,
+    read_metadata,
+    run_onnxruntime,
+    run_qonnx,
+    run_torch,
+)
+
+
+def test_compare_logits_numbers():
+    ref = np.array([[1.0, 2.0, -4.0], [0.5, 0.1, 0.0]], np.float32)
+    same = compare_logits(ref, ref + 1e-4)
+    assert same["ok"] and same["top1_agreement"] == 1.0
+    assert same["tolerance"] == pytest.approx(ATOL + RTOL * 4.0)
+    flipped = compare_logits(ref, np.array([[1.0, 2.0, -4.0], [0.0, 0.1, 0.0]], np.float32))
+    assert (
+        not flipped["ok"]
+        and flipped["top1_agreement"] == 0.5
+        and flipped["max_abs_diff"] == pytest.approx(0.5)
+    )
+    assert not compare_logits(ref, ref[:, :2])["ok"]
+
+
+@pytest.mark.parametrize(
+    ("op", "bits", "signed", "narrow"),
+    [("Quant", 3.0, 1, 1), ("Quant", 12.0, 0, 0), ("BipolarQuant", None, 1, 0)],
+)
+def test_lowering_matches_qonnx_quant_semantics(op, bits, signed, narrow):
+    """The float-op expansion used for onnxruntime computes exactly what qonnx's Quant ops compute."""
+    x = np.linspace(-3, 3, 2 * 61, dtype=np.float32).reshape(2, 61)
+    inits = [numpy_helper.from_array(np.array(0.37, np.float32), "s")]
+    inputs = ["x", "s"]
+    attrs = {}
+    if op == "Quant":
+        inits += [numpy_helper.from_array(np.array(v, np.float32), k) for k, v in (("z", 0.0), ("b", bits))]
+        inputs += ["z", "b"]
+        attrs = {"signed": signed, "narrow": narrow, "rounding_mode": "ROUND"}
+    node = helper.make_node(op, inputs, ["y"], name="q", domain="qonnx.custom_op.general", **attrs)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 61])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 61])],
+        initializer=inits,
+    )
+    model = ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    expected = execute_onnx(model, {"x": x})["y"]
+    import onnxruntime as ort
+
+    lowered = lower_to_standard_onnx(model)
+    assert {n.op_type for n in lowered.graph.node}.isdisjoint({"Quant", "BipolarQuant"})
+    got = ort.InferenceSession(lowered.model.SerializeToString()).run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    assert len(np.unique(expected)) > 1
+
+
+CASES = [("o", "w1a1"), ("o", "w4a4"), ("v1", "w1a1"), ("v1", "w4a4"), ("v4", "w1a1"), ("v4", "w4a4")]
+
+
+@pytest.mark.parametrize(("version", "tag"), CASES)
+def test_exported_graph_matches_pytorch(exported, images, version, tag):
+    model, path = exported(version, tag)
+    wrapper = load_qonnx(path)
+    ref = run_torch(model, images[:16])
+    result = compare_logits(ref, run_qonnx(wrapper, images[:16], batch_size=8))
+    assert result["n"] == 16
+    assert result["top1_agreement"] >= 0.999
+    assert result["max_abs_diff"] <= result["tolerance"]
+    assert result["logit_scale"] > 0 and float(ref.std(axis=0).max()) > 1e-3  # logits depend on the input
+    shape = [d.dim_value for d in wrapper.graph.input[0].type.tensor_type.shape.dim]
+    assert shape == [1, 1, 28, 28]
+    assert read_metadata(wrapper)["version"] == version and "nash_version" in read_metadata(wrapper)
+
+
+def test_onnxruntime_on_lowered_graph_matches_pytorch(exported, images):
+    """w1a1 exercises both lowerings: BipolarQuant expansion and QuantToQCDQ for the 8-bit quantizers."""
+    model, path = exported("v1", "w1a1")
+    result = compare_logits(
+        run_torch(model, images[:8]), run_onnxruntime(load_qonnx(path), images[:8], batch_size=8)
+    )
+    assert result["ok"] and result["max_abs_diff"] <= result["tolerance"]
+
+
+def test_check_fails_and_reports_when_weights_differ(exported, images, tmp_path):
+    import json
+
+    import torch
+
+    model, path = exported("o", "w4a4")
+    import copy
+
+    other = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.mul_(-1.0)
+    report = tmp_path / "export_check.json"
+    with pytest.raises(ExportError, match="export check failed"):
+        check_exported(other, path, images[:4], onnxruntime=False, progress=False, report_path=report)
+    saved = json.loads(report.read_text())
+    assert saved["ok"] is False and saved["failures"] and saved["n"] == 4
