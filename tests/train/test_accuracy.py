@@ -1,0 +1,113 @@
+"""QAT of w2a2 original and NASH ResNet18 (width 8, small stem) on real Fashion-MNIST, on CPU.
+
+The default tests see 2,560 training images (160 steps of 16, ~30 s / ~60 s of one CPU core) and
+assert a threshold below what was measured (original 60.5 %, NASH-v3 69.3 % top-1 on 1,000 test
+images; chance is 10 %). The ``slow`` variants see 12,800 images (400 steps of 32) and hold the
+70 % target (measured 74.8 % and 77.2 %).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nash.cli import main
+from nash.config.train import TrainConfig
+from nash.io import read_jsonl
+from nash.space import load_reference_genotypes
+from nash.train import evaluate_checkpoint, run_training
+
+LEAN = {"epochs": 1, "train_subset": 2560, "batch_size": 16}  # 160 steps
+LONG = {"epochs": 2, "train_subset": 6400, "batch_size": 32}  # 400 steps
+
+
+def _cli_args(out: Path, root: Path, size: dict) -> list[str]:
+    return [
+        "train",
+        "--out",
+        str(out),
+        "--bits",
+        "w2a2",
+        "--width",
+        "8",
+        "--stem",
+        "small",
+        "--epochs",
+        str(size["epochs"]),
+        "--batch-size",
+        str(size["batch_size"]),
+        "--lr",
+        "0.05",
+        "--weight-decay",
+        "0",
+        "--no-augment",
+        "--train-subset",
+        str(size["train_subset"]),
+        "--test-subset",
+        "1000",
+        "--data",
+        str(root),
+        "--device",
+        "cpu",
+        "--seed",
+        "0",
+        "--no-progress",
+    ]
+
+
+def _original_via_cli(tmp_path: Path, root: Path, size: dict, threshold: float, capsys) -> None:
+    out = tmp_path / "train-o-w2a2"
+    assert main(_cli_args(out, root, size)) == 0
+    assert "resnet18 o w2a2: top-1" in capsys.readouterr().out
+    rows = read_jsonl(out / "metrics.jsonl")
+    top1 = rows[-1]["test_top1"]
+    assert top1 >= threshold, f"original w2a2 reached only {top1:.1f}% top-1"
+    assert rows[-1]["test_top5"] >= 95.0
+    # evaluating the checkpoint reproduces the reported number exactly, from Python and the CLI
+    again = evaluate_checkpoint(out / "last.pt", data_root=str(root))
+    assert again["n"] == 1000 and again["top1"] == pytest.approx(top1, abs=1e-9)
+    assert main(["eval", str(out / "last.pt"), "--data", str(root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["top1"] == pytest.approx(top1, abs=1e-9)
+
+
+def _nash_v3(tmp_path: Path, root: Path, ref: Path, size: dict, threshold: float) -> None:
+    genotype = load_reference_genotypes(ref, backbone="resnet18")["v3"].save(tmp_path / "genotype.json")
+    cfg = TrainConfig(
+        version="v3",
+        genotype=str(genotype),
+        bits="w2a2",
+        width=8,
+        stem="small",
+        lr=0.05,
+        weight_decay=0.0,
+        augment=False,
+        test_subset=1000,
+        data_root=str(root),
+        device="cpu",
+        seed=0,
+        **size,
+    )
+    m = run_training(cfg, tmp_path / "train-v3-w2a2", progress=False)
+    assert m["top1"] >= threshold, f"NASH-v3 w2a2 reached only {m['top1']:.1f}% top-1"
+    assert m["optimizer_steps"] == size["epochs"] * size["train_subset"] // size["batch_size"]
+    assert m["params"] > 0 and m["macs"] > 0
+
+
+def test_original_w2a2_learns_cli_and_eval(tmp_path: Path, fmnist_dir: Path, capsys) -> None:
+    _original_via_cli(tmp_path, fmnist_dir, LEAN, 52.0, capsys)
+
+
+def test_nash_v3_w2a2_learns(tmp_path: Path, fmnist_dir: Path, reference_genotypes_path: Path) -> None:
+    _nash_v3(tmp_path, fmnist_dir, reference_genotypes_path, LEAN, 60.0)
+
+
+@pytest.mark.slow
+def test_original_w2a2_reaches_70(tmp_path: Path, fmnist_dir: Path, capsys) -> None:
+    _original_via_cli(tmp_path, fmnist_dir, LONG, 70.0, capsys)
+
+
+@pytest.mark.slow
+def test_nash_v3_w2a2_reaches_70(tmp_path: Path, fmnist_dir: Path, reference_genotypes_path: Path) -> None:
+    _nash_v3(tmp_path, fmnist_dir, reference_genotypes_path, LONG, 70.0)
