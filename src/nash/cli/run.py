@@ -1,0 +1,59 @@
+"""``nash run EXPERIMENT.yaml``: the whole experiment grid, resumable."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["register", "run"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``run`` subcommand."""
+    p = sub.add_parser(
+        "run",
+        help="run an experiment grid end to end (search, train, export, estimate, report)",
+        description="Run versions x bit tags x backbones from an experiment YAML. Finished stages are "
+        "skipped, interrupted ones resume, failed grid cells are recorded and the rest goes on.",
+    )
+    p.add_argument("config", help="experiment YAML (see configs/demo.yaml)")
+    p.add_argument("--out", required=True, help="experiment directory (reused on re-runs)")
+    p.add_argument("--to", default="report", choices=["search", "train", "export", "hw", "report"],
+                   help="last stage to run (default: report)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the config, run the grid, print the results and the Pareto sets."""
+    import time
+
+    from nash.config.base import load_config
+    from nash.config.pipeline import ExperimentConfig
+    from nash.pipeline import run_experiment
+
+    cfg = load_config(ExperimentConfig, args.config)
+    start = time.perf_counter()
+    rows = run_experiment(cfg, args.out, to=args.to, progress=not args.no_progress)
+    minutes = (time.perf_counter() - start) / 60
+    failed = [r for r in rows if r.get("status") != "ok"]
+    print(f"\n{len(rows)} grid cells, {len(failed)} failed, {minutes:.1f} min; results in {args.out}/results.csv")
+    if any(r.get("lut") is not None for r in rows):
+        _print_pareto_sets(rows)
+    if args.to == "report" and rows:
+        print(f"report: {Path(args.out) / 'report' / 'report.html'}")
+    return 1 if failed else 0
+
+
+def _print_pareto_sets(rows: list[dict]) -> None:
+    """The Pareto-optimal (version, bits) of error vs BRAM and error vs LUT (paper Figures 10-11)."""
+    from nash.analysis import pareto_front
+
+    ok = [r for r in rows if r.get("status") == "ok"]
+    for x in ("bram18", "lut"):
+        front = pareto_front(ok, x=x, y="error")
+        print(f"Pareto set, error vs {x}:")
+        for i in front:
+            r = ok[i]
+            print(f"  {r['backbone']:<9} {r['version']:<3} {r['bits']:<5} error {r['error']:6.2f}%  "
+                  f"{x} {r[x]:,.0f}")

@@ -1,0 +1,56 @@
+"""Experiment config: the grid of (backbone, version, bit tag) and per-stage settings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from nash.errors import ConfigError
+
+__all__ = ["ExperimentConfig", "VERSIONS", "STAGES"]
+
+VERSIONS = ("o", "v1", "v2", "v3", "v4")
+STAGES = ("search", "train", "export", "hw", "report")
+_TAG = re.compile(r"^w([1-8])a([1-8])$")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """One experiment: every version x bit tag x backbone, searched, trained, exported, estimated.
+
+    Stage sections are plain mappings of that stage's config fields (``nash.config.search``,
+    ``nash.config.train``, ``nash.config.hw``); the pipeline fills in the grid fields itself
+    (backbone, strategy/version, bits, genotype, seed).
+    """
+
+    name: str = "experiment"  # label used in the report
+    backbones: tuple[str, ...] = ("resnet18",)  # backbones of the grid
+    versions: tuple[str, ...] = ("o", "v1", "v2", "v3", "v4")  # "o" = original ResNet, v1..v4 = NASH
+    bits: tuple[str, ...] = ("w1a1", "w2a2", "w4a4", "w8a8")  # wXaY tags of the grid
+    seed: int = 0  # seed for every stage
+    reference_genotypes: str | None = None  # use these published genotypes instead of searching
+    search: dict[str, Any] = field(default_factory=dict)  # SearchConfig fields for every search
+    train: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields for every training
+    export: dict[str, Any] = field(default_factory=dict)  # export settings: n_check, strict
+    hw: dict[str, Any] = field(default_factory=dict)  # HwConfig fields for every estimate
+
+    def __post_init__(self) -> None:
+        for v in self.versions:
+            if v not in VERSIONS:
+                raise ConfigError(f"versions: unknown version {v!r}; use any of {', '.join(VERSIONS)}")
+        for tag in self.bits:
+            if not _TAG.match(tag):
+                raise ConfigError(f"bits: unsupported bit tag {tag!r}; use wXaY with 1 <= X, Y <= 8, e.g. w2a2")
+        if not self.backbones or not self.versions or not self.bits:
+            raise ConfigError("backbones, versions and bits must each list at least one value")
+        if len(set(self.versions)) != len(self.versions) or len(set(self.bits)) != len(self.bits):
+            raise ConfigError("versions and bits must not repeat values")
+
+    def grid(self) -> list[tuple[str, str, str]]:
+        """All (backbone, version, bits) cells in a stable order."""
+        return [(b, v, t) for b in self.backbones for v in self.versions for t in self.bits]
+
+    def strategies(self) -> list[str]:
+        """The NASH strategies that need a search (every version except the original)."""
+        return [v for v in self.versions if v != "o"]

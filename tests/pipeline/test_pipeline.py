@@ -1,0 +1,121 @@
+"""The experiment pipeline end to end on a tiny grid: results, report, skipping, failure isolation."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from nash.config.base import from_dict, load_config
+from nash.config.pipeline import ExperimentConfig
+from nash.errors import ConfigError
+from nash.pipeline import run_experiment
+
+TINY = {
+    "name": "tiny",
+    "versions": ["o", "v4"],
+    "bits": ["w2a2"],
+    "search": {"width": 4, "epochs": 1, "train_subset": 256, "steps_per_epoch": 4, "batch_size": 32},
+    "train": {"width": 4, "epochs": 1, "train_subset": 512, "test_subset": 128, "max_steps_per_epoch": 8,
+              "batch_size": 32, "stem": "small"},
+    "export": {"n_check": 8, "onnxruntime": False},
+    "hw": {"fold": "max", "clock_ns": 5.0},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, fmnist_dir):
+    root = tmp_path_factory.mktemp("exp")
+    cfg = from_dict(ExperimentConfig, {**TINY, "search": {**TINY["search"], "data_root": str(fmnist_dir)}})
+    logs: list[str] = []
+    rows = run_experiment(cfg, root, progress=False, log=logs.append)
+    return cfg, root, rows, logs
+
+
+def test_tiny_grid_runs_end_to_end(tiny_run):
+    cfg, root, rows, logs = tiny_run
+    assert [(r["version"], r["bits"]) for r in rows] == [("o", "w2a2"), ("v4", "w2a2")]
+    for r in rows:
+        assert r["status"] == "ok", r
+        assert 0 <= r["top1"] <= 100 and r["top5"] >= r["top1"]
+        assert r["fps"] > 0 and r["latency_ms"] > 0 and r["lut"] > 0
+        assert (root / r["onnx_path"]).exists() and (root / r["estimate_path"]).exists()
+    nash_row = rows[1]
+    assert (root / nash_row["genotype_path"]).exists()
+    # NASH adds branches: more MACs and more LUTs than the original at the same bit width.
+    assert nash_row["macs"] > rows[0]["macs"]
+    with open(root / "results.csv") as fh:
+        assert len(list(csv.DictReader(fh))) == 2
+    assert json.loads((root / "results.json").read_text())
+    html = (root / "report" / "report.html").read_text()
+    assert "v4" in html and "w2a2" in html
+
+
+def test_second_run_skips_everything(tiny_run):
+    cfg, root, rows, _ = tiny_run
+    logs: list[str] = []
+    again = run_experiment(cfg, root, progress=False, log=logs.append)
+    stage_logs = [line for line in logs if line.startswith("[")]
+    assert stage_logs and all("skipped" in line for line in stage_logs), stage_logs
+    assert [r["top1"] for r in again] == [r["top1"] for r in rows]
+
+
+def test_adding_a_bit_tag_runs_only_the_new_cells(tiny_run, monkeypatch):
+    cfg, root, _, _ = tiny_run
+    import nash.pipeline.runner as runner
+
+    calls = []
+    real = runner.train_step
+
+    def spy(ctx, backbone, version, bits, genotype):
+        res = real(ctx, backbone, version, bits, genotype) if bits == "w2a2" else None
+        calls.append((version, bits, res.skipped if res else None))
+        if res is None:
+            raise RuntimeError("injected failure for this grid cell")
+        return res
+
+    monkeypatch.setattr(runner, "train_step", spy)
+    bigger = from_dict(ExperimentConfig, {**TINY, "bits": ["w2a2", "w4a4"],
+                                          "search": cfg.search})
+    rows = run_experiment(bigger, root, progress=False, log=lambda s: None)
+    assert [(v, b, s) for v, b, s in calls if b == "w2a2"] == [("o", "w2a2", True), ("v4", "w2a2", True)]
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert {(r["version"], r["bits"]) for r in failed} == {("o", "w4a4"), ("v4", "w4a4")}
+    assert all("injected failure" in r["error_message"] for r in failed)
+    assert all(r["status"] == "ok" for r in rows if r["bits"] == "w2a2")
+    events = (root / "pipeline.jsonl").read_text()
+    assert "injected failure" in events
+
+
+def test_bad_experiment_config_is_one_line_error(tmp_path):
+    bad = tmp_path / "exp.yaml"
+    bad.write_text("versions: [o, v9]\n")
+    with pytest.raises(ConfigError, match="unknown version 'v9'"):
+        load_config(ExperimentConfig, bad)
+    bad.write_text("bits: [w9a9]\n")
+    with pytest.raises(ConfigError, match="unsupported bit tag"):
+        load_config(ExperimentConfig, bad)
+    bad.write_text("epochz: 3\n")
+    with pytest.raises(ConfigError, match="epochz"):
+        load_config(ExperimentConfig, bad)
+
+
+def test_shipped_configs_load():
+    from pathlib import Path
+
+    from nash.pipeline.steps import check_sections
+
+    paths = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+    assert len(paths) >= 3
+    for path in paths:
+        cfg = load_config(ExperimentConfig, path)
+        assert cfg.grid()
+        check_sections(cfg)  # every stage section is valid for its stage config
+
+
+def test_bad_stage_section_fails_before_running(tmp_path):
+    cfg = from_dict(ExperimentConfig, {"train": {"epochz": 1}})
+    with pytest.raises(ConfigError, match="section 'train'.*epochz"):
+        run_experiment(cfg, tmp_path / "exp", progress=False, log=lambda s: None)
+    assert not (tmp_path / "exp").exists()
