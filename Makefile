@@ -18,7 +18,7 @@ lint: setup
 	$(BIN)/ruff check src tests bench && $(BIN)/ruff format --check src tests bench
 
 bench: setup
-	$(BIN)/python bench/run_all.py
+	for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -20,7 +20,10 @@ def device() -> str:
 @pytest.fixture(scope="session")
 def fmnist_dir() -> Path:
     """The real Fashion-MNIST IDX directory, or skip with the reason."""
-    if not (FMNIST_DIR / "train-images-idx3-ubyte.gz").exists() and not (FMNIST_DIR / "train-images-idx3-ubyte").exists():
+    if (
+        not (FMNIST_DIR / "train-images-idx3-ubyte.gz").exists()
+        and not (FMNIST_DIR / "train-images-idx3-ubyte").exists()
+    ):
         pytest.skip(f"Fashion-MNIST not found at {FMNIST_DIR} (apt-get install dataset-fashion-mnist)")
     return FMNIST_DIR
 

@@ -17,8 +17,15 @@ TINY = {
     "versions": ["o", "v4"],
     "bits": ["w2a2"],
     "search": {"width": 4, "epochs": 1, "train_subset": 256, "steps_per_epoch": 4, "batch_size": 32},
-    "train": {"width": 4, "epochs": 1, "train_subset": 512, "test_subset": 128, "max_steps_per_epoch": 8,
-              "batch_size": 32, "stem": "small"},
+    "train": {
+        "width": 4,
+        "epochs": 1,
+        "train_subset": 512,
+        "test_subset": 128,
+        "max_steps_per_epoch": 8,
+        "batch_size": 32,
+        "stem": "small",
+    },
     "export": {"n_check": 8, "onnxruntime": False},
     "hw": {"fold": "max", "clock_ns": 5.0},
 }
@@ -76,8 +83,7 @@ def test_adding_a_bit_tag_runs_only_the_new_cells(tiny_run, monkeypatch):
         return res
 
     monkeypatch.setattr(runner, "train_step", spy)
-    bigger = from_dict(ExperimentConfig, {**TINY, "bits": ["w2a2", "w4a4"],
-                                          "search": cfg.search})
+    bigger = from_dict(ExperimentConfig, {**TINY, "bits": ["w2a2", "w4a4"], "search": cfg.search})
     rows = run_experiment(bigger, root, progress=False, log=lambda s: None)
     assert [(v, b, s) for v, b, s in calls if b == "w2a2"] == [("o", "w2a2", True), ("v4", "w2a2", True)]
     failed = [r for r in rows if r["status"] == "failed"]

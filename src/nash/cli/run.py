@@ -18,8 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("config", help="experiment YAML (see configs/demo.yaml)")
     p.add_argument("--out", required=True, help="experiment directory (reused on re-runs)")
-    p.add_argument("--to", default="report", choices=["search", "train", "export", "hw", "report"],
-                   help="last stage to run (default: report)")
+    p.add_argument(
+        "--to",
+        default="report",
+        choices=["search", "train", "export", "hw", "report"],
+        help="last stage to run (default: report)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
 
@@ -37,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     rows = run_experiment(cfg, args.out, to=args.to, progress=not args.no_progress)
     minutes = (time.perf_counter() - start) / 60
     failed = [r for r in rows if r.get("status") != "ok"]
-    print(f"\n{len(rows)} grid cells, {len(failed)} failed, {minutes:.1f} min; results in {args.out}/results.csv")
+    print(
+        f"\n{len(rows)} grid cells, {len(failed)} failed, {minutes:.1f} min; results in {args.out}/results.csv"
+    )
     if any(r.get("lut") is not None for r in rows):
         _print_pareto_sets(rows)
     if args.to == "report" and rows:
@@ -55,5 +61,7 @@ def _print_pareto_sets(rows: list[dict]) -> None:
         print(f"Pareto set, error vs {x}:")
         for i in front:
             r = ok[i]
-            print(f"  {r['backbone']:<9} {r['version']:<3} {r['bits']:<5} error {r['error']:6.2f}%  "
-                  f"{x} {r[x]:,.0f}")
+            print(
+                f"  {r['backbone']:<9} {r['version']:<3} {r['bits']:<5} error {r['error']:6.2f}%  "
+                f"{x} {r[x]:,.0f}"
+            )

@@ -41,7 +41,9 @@ class ExperimentConfig:
                 raise ConfigError(f"versions: unknown version {v!r}; use any of {', '.join(VERSIONS)}")
         for tag in self.bits:
             if not _TAG.match(tag):
-                raise ConfigError(f"bits: unsupported bit tag {tag!r}; use wXaY with 1 <= X, Y <= 8, e.g. w2a2")
+                raise ConfigError(
+                    f"bits: unsupported bit tag {tag!r}; use wXaY with 1 <= X, Y <= 8, e.g. w2a2"
+                )
         if not self.backbones or not self.versions or not self.bits:
             raise ConfigError("backbones, versions and bits must each list at least one value")
         if len(set(self.versions)) != len(self.versions) or len(set(self.bits)) != len(self.bits):

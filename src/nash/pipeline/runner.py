@@ -77,8 +77,13 @@ def _search_all(ctx: Context, log: Callable[[str], None]) -> tuple[dict, dict]:
 
 
 def _run_cell(ctx, backbone, version, bits, genotypes, search_errors, last, log) -> dict[str, Any]:
-    row: dict[str, Any] = {"backbone": backbone, "version": version, "bits": bits, "status": "ok",
-                           "error_message": ""}
+    row: dict[str, Any] = {
+        "backbone": backbone,
+        "version": version,
+        "bits": bits,
+        "status": "ok",
+        "error_message": "",
+    }
     key = (backbone, version, bits)
     try:
         genotype = None
@@ -90,11 +95,18 @@ def _run_cell(ctx, backbone, version, bits, genotypes, search_errors, last, log)
         tr = _timed(ctx, "train", key, lambda: train_step(ctx, backbone, version, bits, genotype), log)
         _fill_train(row, tr.outputs, ctx)
         if last >= 2:
-            ex = _timed(ctx, "export", key,
-                        lambda: export_step(ctx, backbone, version, bits, tr.outputs["checkpoint"]), log)
+            ex = _timed(
+                ctx,
+                "export",
+                key,
+                lambda: export_step(ctx, backbone, version, bits, tr.outputs["checkpoint"]),
+                log,
+            )
             row["onnx_path"] = _rel(ctx, ex.outputs["onnx"])
         if last >= 3:
-            hw = _timed(ctx, "hw", key, lambda: hw_step(ctx, backbone, version, bits, ex.outputs["onnx"]), log)
+            hw = _timed(
+                ctx, "hw", key, lambda: hw_step(ctx, backbone, version, bits, ex.outputs["onnx"]), log
+            )
             _fill_hw(row, hw.outputs, ctx)
     except Exception as exc:  # noqa: BLE001 - a failed grid cell is recorded, the others go on
         row["status"] = "failed"
@@ -106,14 +118,16 @@ def _run_cell(ctx, backbone, version, bits, genotypes, search_errors, last, log)
 
 def _fill_train(row: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
     top1 = out.get("top1")
-    row.update({
-        "top1": top1,
-        "top5": out.get("top5"),
-        "error": None if top1 is None else round(100.0 - float(top1), 4),
-        "params": out.get("params"),
-        "macs": out.get("macs"),
-        "checkpoint_path": _rel(ctx, out["checkpoint"]),
-    })
+    row.update(
+        {
+            "top1": top1,
+            "top5": out.get("top5"),
+            "error": None if top1 is None else round(100.0 - float(top1), 4),
+            "params": out.get("params"),
+            "macs": out.get("macs"),
+            "checkpoint_path": _rel(ctx, out["checkpoint"]),
+        }
+    )
 
 
 def _fill_hw(row: dict[str, Any], out: dict[str, Any], ctx: Context) -> None:
@@ -141,8 +155,12 @@ def _write_rows(ctx: Context, rows: list[dict[str, Any]]) -> None:
 
 
 def _event(ctx: Context, stage: str, key: tuple, status: str, message: str = "", tb: str = "") -> None:
-    rec = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "stage": stage, "cell": "-".join(key),
-           "status": status}
+    rec = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "stage": stage,
+        "cell": "-".join(key),
+        "status": status,
+    }
     if message:
         rec["error"] = message
     if tb:

@@ -65,7 +65,13 @@ def run_stage(
     seconds = time.perf_counter() - start
     atomic_write_json(
         marker,
-        {"stage": name, "status": "ok", "fingerprint": fp, "settings": settings,
-         "outputs": outputs, "seconds": round(seconds, 2)},
+        {
+            "stage": name,
+            "status": "ok",
+            "fingerprint": fp,
+            "settings": settings,
+            "outputs": outputs,
+            "seconds": round(seconds, 2),
+        },
     )
     return StageResult(name, directory, outputs, False, seconds)

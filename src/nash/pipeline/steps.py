@@ -48,8 +48,9 @@ def search_step(ctx: Context, backbone: str, strategy: str) -> StageResult:
 
     from nash.config.search import SearchConfig
 
-    scfg = from_dict(SearchConfig, {**ctx.cfg.search, "backbone": backbone, "strategy": strategy,
-                                    "seed": ctx.cfg.seed})
+    scfg = from_dict(
+        SearchConfig, {**ctx.cfg.search, "backbone": backbone, "strategy": strategy, "seed": ctx.cfg.seed}
+    )
 
     def work(resume: bool) -> dict[str, Any]:
         from nash.search import run_search
@@ -65,8 +66,17 @@ def train_step(ctx: Context, backbone: str, version: str, bits: str, genotype: s
     from nash.config.train import TrainConfig
 
     out = ctx.dir("train", backbone, version, bits)
-    tcfg = from_dict(TrainConfig, {**ctx.cfg.train, "backbone": backbone, "version": version, "bits": bits,
-                                   "genotype": genotype, "seed": ctx.cfg.seed})
+    tcfg = from_dict(
+        TrainConfig,
+        {
+            **ctx.cfg.train,
+            "backbone": backbone,
+            "version": version,
+            "bits": bits,
+            "genotype": genotype,
+            "seed": ctx.cfg.seed,
+        },
+    )
 
     def work(resume: bool) -> dict[str, Any]:
         from nash.train import run_training
@@ -86,8 +96,13 @@ def export_step(ctx: Context, backbone: str, version: str, bits: str, checkpoint
     def work(resume: bool) -> dict[str, Any]:
         from nash.export import export_checkpoint
 
-        check = export_checkpoint(checkpoint, out / "model.onnx", data_root=ctx.cfg.train.get("data_root"),
-                                  progress=ctx.progress, **opts)
+        check = export_checkpoint(
+            checkpoint,
+            out / "model.onnx",
+            data_root=ctx.cfg.train.get("data_root"),
+            progress=ctx.progress,
+            **opts,
+        )
         return {"onnx": str(out / "model.onnx"), "check": _plain(check)}
 
     return run_stage("export", out, settings, work)
@@ -182,9 +197,11 @@ def check_sections(cfg: ExperimentConfig) -> None:
     from nash.config.train import TrainConfig
 
     backbone = cfg.backbones[0]
-    checks = [("search", SearchConfig, {"backbone": backbone, "strategy": "v3"}),
-              ("train", TrainConfig, {"backbone": backbone, "version": "o", "bits": cfg.bits[0]}),
-              ("hw", HwConfig, {})]
+    checks = [
+        ("search", SearchConfig, {"backbone": backbone, "strategy": "v3"}),
+        ("train", TrainConfig, {"backbone": backbone, "version": "o", "bits": cfg.bits[0]}),
+        ("hw", HwConfig, {}),
+    ]
     for name, cls, grid in checks:
         section = getattr(cfg, name)
         try:
