@@ -35,6 +35,15 @@ def test_compare_logits_numbers():
         and flipped["max_abs_diff"] == pytest.approx(0.5)
     )
     assert not compare_logits(ref, ref[:, :2])["ok"]
+    # one activation a quantization step apart (0.5 % of the logit scale, same top-1): passes,
+    # but is not a tight match; a 10 % shift with the same top-1 (a lost scale) fails.
+    step = ref.copy()
+    step[0, 1] += 0.02
+    near = compare_logits(ref, step)
+    assert near["ok"] and near["tight_match"] == 0.5 and same["tight_match"] == 1.0
+    scaled = ref.copy()
+    scaled[0] *= 1.1
+    assert compare_logits(ref, scaled)["top1_agreement"] == 1.0 and not compare_logits(ref, scaled)["ok"]
 
 
 @pytest.mark.parametrize(

@@ -26,10 +26,27 @@ from qonnx.transformation.change_batchsize import ChangeBatchSize
 from qonnx.transformation.infer_shapes import InferShapes
 from tqdm.auto import tqdm
 
-__all__ = ["ATOL", "RTOL", "MIN_AGREEMENT", "run_torch", "run_qonnx", "run_onnxruntime", "compare_logits"]
+__all__ = [
+    "ATOL",
+    "RTOL",
+    "TIGHT_RTOL",
+    "MIN_AGREEMENT",
+    "run_torch",
+    "run_qonnx",
+    "run_onnxruntime",
+    "compare_logits",
+]
 
+# Pass criterion. Both sides compute the same quantized arithmetic in float32, but in a different
+# summation order, so a pre-activation that sits on a rounding boundary can land one quantization
+# step apart; in a trained network that moves a few logits by up to ~1 % of the logit scale (seen:
+# 0.06 on a scale of 12, trained w4a4 NASH-v4, top-1 agreement 100 %). Export bugs (lost scale,
+# dropped BN, wrong quantizer, wrong sign) move logits by tens of percent. So: top-1 agreement
+# >= 99.9 % and max |diff| <= ATOL + RTOL * max|logit| with RTOL = 5 %; the share of images that
+# match to TIGHT_RTOL (0.1 %) is reported beside it.
 ATOL = 1e-4
-RTOL = 1e-3
+RTOL = 5e-2
+TIGHT_RTOL = 1e-3
 MIN_AGREEMENT = 0.999  # top-1 agreement fraction required
 
 
@@ -108,7 +125,8 @@ def compare_logits(
         rtol: relative part, times the largest absolute reference logit.
 
     Returns:
-        ``{"max_abs_diff", "tolerance", "logit_scale", "top1_agreement", "n", "ok"}``.
+        ``{"max_abs_diff", "tolerance", "tight_match", "logit_scale", "top1_agreement", "n", "ok"}``;
+        ``tight_match`` is the share of images whose logits all agree to ``atol + TIGHT_RTOL * scale``.
     """
     if reference.shape != candidate.shape:
         return {
@@ -120,9 +138,12 @@ def compare_logits(
     diff = float(np.abs(reference - candidate).max()) if reference.size else 0.0
     agree = float((reference.argmax(1) == candidate.argmax(1)).mean()) if len(reference) else 1.0
     tol = atol + rtol * scale
+    per_image = np.abs(reference - candidate).max(axis=1) if reference.size else np.zeros(0)
+    tight = float((per_image <= atol + TIGHT_RTOL * scale).mean()) if len(per_image) else 1.0
     return {
         "max_abs_diff": diff,
         "tolerance": tol,
+        "tight_match": tight,
         "logit_scale": scale,
         "top1_agreement": agree,
         "n": int(len(reference)),
