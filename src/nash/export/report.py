@@ -37,7 +37,10 @@ def qonnx_macs(model: ModelWrapper) -> int | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            cost = inference_cost(model, discount_sparsity=False)
+            # preprocess=False: our export already ran qonnx's clean-up and shape inference; the
+            # tool's own preprocessing repeats it and takes ~10x longer (28 s vs 2.3 s on a NASH
+            # ResNet18, identical MAC count).
+            cost = inference_cost(model, discount_sparsity=False, preprocess=False)
     except Exception:  # noqa: BLE001 - qonnx raises bare Exceptions; the count is informative only
         return None
     return int(cost["total_cost"]["total_macs"])
