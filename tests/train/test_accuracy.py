@@ -1,9 +1,9 @@
 """QAT of w2a2 original and NASH ResNet18 (width 8, small stem) on real Fashion-MNIST, on CPU.
 
-The default tests see 2,560 training images (160 steps of 16, ~30 s / ~60 s of one CPU core) and
-assert a threshold below what was measured (original 60.5 %, NASH-v3 69.3 % top-1 on 1,000 test
-images; chance is 10 %). The ``slow`` variants see 12,800 images (400 steps of 32) and hold the
-70 % target (measured 74.8 % and 77.2 %).
+Each model sees 12,800 training images (2 epochs of 6,400, 400 steps of 32) and must reach 70 %
+top-1 on 1,000 test images (chance: 10 %); measured 74.8 % (original) and 77.2 % (NASH-v3) with one
+torch thread. A shorter run (160 steps) was tried as the default and reached only 60-69 %, so the
+issue's 70 % bar is held by these tests in the default run.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from nash.io import read_jsonl
 from nash.space import load_reference_genotypes
 from nash.train import evaluate_checkpoint, run_training
 
-LEAN = {"epochs": 1, "train_subset": 2560, "batch_size": 16}  # 160 steps
 LONG = {"epochs": 2, "train_subset": 6400, "batch_size": 32}  # 400 steps
 
 
@@ -95,19 +94,9 @@ def _nash_v3(tmp_path: Path, root: Path, ref: Path, size: dict, threshold: float
     assert m["params"] > 0 and m["macs"] > 0
 
 
-def test_original_w2a2_learns_cli_and_eval(tmp_path: Path, fmnist_dir: Path, capsys) -> None:
-    _original_via_cli(tmp_path, fmnist_dir, LEAN, 52.0, capsys)
-
-
-def test_nash_v3_w2a2_learns(tmp_path: Path, fmnist_dir: Path, reference_genotypes_path: Path) -> None:
-    _nash_v3(tmp_path, fmnist_dir, reference_genotypes_path, LEAN, 60.0)
-
-
-@pytest.mark.slow
-def test_original_w2a2_reaches_70(tmp_path: Path, fmnist_dir: Path, capsys) -> None:
+def test_original_w2a2_reaches_70_cli_and_eval(tmp_path: Path, fmnist_dir: Path, capsys) -> None:
     _original_via_cli(tmp_path, fmnist_dir, LONG, 70.0, capsys)
 
 
-@pytest.mark.slow
 def test_nash_v3_w2a2_reaches_70(tmp_path: Path, fmnist_dir: Path, reference_genotypes_path: Path) -> None:
     _nash_v3(tmp_path, fmnist_dir, reference_genotypes_path, LONG, 70.0)
