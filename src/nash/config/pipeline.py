@@ -29,7 +29,7 @@ class ExperimentConfig:
     versions: tuple[str, ...] = ("o", "v1", "v2", "v3", "v4")  # "o" = original ResNet, v1..v4 = NASH
     bits: tuple[str, ...] = ("w1a1", "w2a2", "w4a4", "w8a8")  # wXaY tags of the grid
     seed: int = 0  # seed for every stage
-    reference_genotypes: str | None = None  # use these published genotypes instead of searching
+    reference_genotypes: str | None = None  # skip the search: "paper" (the paper's genotypes) or a JSON path
     search: dict[str, Any] = field(default_factory=dict)  # SearchConfig fields for every search
     train: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields for every training
     export: dict[str, Any] = field(default_factory=dict)  # export settings: n_check, strict

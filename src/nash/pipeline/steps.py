@@ -38,9 +38,11 @@ def search_step(ctx: Context, backbone: str, strategy: str) -> StageResult:
         settings = {"reference": str(ctx.cfg.reference_genotypes), "backbone": backbone, "strategy": strategy}
 
         def work(resume: bool) -> dict[str, Any]:
-            from nash.space import load_reference_genotypes
+            from nash.space import default_reference_path, load_reference_genotypes
 
-            genotypes = load_reference_genotypes(ctx.cfg.reference_genotypes, backbone=backbone)
+            source = ctx.cfg.reference_genotypes
+            path = default_reference_path() if source == "paper" else source
+            genotypes = load_reference_genotypes(path, backbone=backbone)
             path = genotypes[strategy].save(out / "genotype.json")
             return {"genotype": str(path)}
 

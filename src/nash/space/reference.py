@@ -18,11 +18,17 @@ __all__ = ["load_reference_genotypes", "default_reference_path", "DEFAULT_REFERE
 DEFAULT_REFERENCE_RELPATH = Path("..") / "shared" / "fixtures" / "reference-genotypes.json"
 
 
+PACKAGED_REFERENCE = Path(__file__).resolve().parent / "data" / "paper-genotypes.json"
+
+
 def default_reference_path() -> Path | None:
-    """``../shared/fixtures/reference-genotypes.json`` beside the repository root, if it exists."""
+    """``../shared/fixtures/reference-genotypes.json`` beside the repository root if it exists,
+    else the copy shipped with the package (the paper's four ResNet18 genotypes)."""
     repo_root = Path(__file__).resolve().parents[3]  # src/nash/space/reference.py -> repo
     path = (repo_root / DEFAULT_REFERENCE_RELPATH).resolve()
-    return path if path.is_file() else None
+    if path.is_file():
+        return path
+    return PACKAGED_REFERENCE if PACKAGED_REFERENCE.is_file() else None
 
 
 def _read(path: Path) -> dict:
