@@ -125,3 +125,16 @@ def test_bad_stage_section_fails_before_running(tmp_path):
     with pytest.raises(ConfigError, match="section 'train'.*epochz"):
         run_experiment(cfg, tmp_path / "exp", progress=False, log=lambda s: None)
     assert not (tmp_path / "exp").exists()
+
+
+def test_reference_genotypes_replace_the_search(tmp_path):
+    from nash.space import Genotype, default_reference_path, load_reference_genotypes
+
+    cfg = from_dict(
+        ExperimentConfig, {"versions": ["v2", "v4"], "bits": ["w2a2"], "reference_genotypes": "paper"}
+    )
+    rows = run_experiment(cfg, tmp_path, to="search", progress=False, log=lambda s: None)
+    assert rows == []
+    paper = load_reference_genotypes(default_reference_path())
+    for v in ("v2", "v4"):
+        assert Genotype.load(tmp_path / "search" / f"resnet18-{v}" / "genotype.json").cells == paper[v].cells
