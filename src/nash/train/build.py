@@ -20,11 +20,11 @@ __all__ = ["load_datasets", "load_genotype", "check_quant", "make_arch", "build_
 
 def load_datasets(cfg: TrainConfig) -> tuple[Dataset, Dataset, Any]:
     """Training and test datasets plus their ``DatasetInfo``, as ``cfg`` asks."""
-    from nash.data import build_datasets
+    from nash.config.data import DataConfig
 
-    return build_datasets(
-        cfg.dataset,
-        cfg.data_root,
+    data = DataConfig(
+        dataset=cfg.dataset,
+        root=cfg.data_root,
         image_size=cfg.image_size,
         channels=cfg.channels,
         augment=cfg.augment,
@@ -32,6 +32,7 @@ def load_datasets(cfg: TrainConfig) -> tuple[Dataset, Dataset, Any]:
         test_subset=cfg.test_subset,
         seed=cfg.seed,
     )
+    return data.build()
 
 
 def load_genotype(cfg: TrainConfig) -> Any:
