@@ -42,7 +42,7 @@ if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   "$VENV/bin/python" -c "import torch" || { say "ERROR: torch failed to install"; exit 1; }
 fi
 say "installing nash and its dependencies into $VENV"
-$PIP install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
-"$VENV/bin/python" -c "import nash, brevitas, qonnx, onnxruntime" || { say "ERROR: package install failed"; exit 1; }
+$PIP install -q -e ".[dev,finn]" 2>&1 | grep -v "^WARNING: Location" || true
+"$VENV/bin/python" -c "import nash, brevitas, qonnx, onnxruntime, finn" || { say "ERROR: package install failed"; exit 1; }
 echo "$want" > "$stamp"
 say "done: $("$VENV/bin/nash" --version)"
