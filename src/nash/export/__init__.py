@@ -12,8 +12,9 @@ from nash.export.checkpoint import check_images, export_checkpoint, load_checkpo
 from nash.export.conformance import QUANT_OPS, SUPPORTED_OPS, Violation, check_conformance, is_quantized
 from nash.export.equivalence import (
     ATOL,
+    MAX_FLIP_SHARE,
     MIN_AGREEMENT,
-    RTOL,
+    TIGHT_RTOL,
     compare_logits,
     run_onnxruntime,
     run_qonnx,
@@ -44,7 +45,8 @@ __all__ = [
     "run_qonnx",
     "run_onnxruntime",
     "ATOL",
-    "RTOL",
+    "TIGHT_RTOL",
+    "MAX_FLIP_SHARE",
     "MIN_AGREEMENT",
     "ExpandQuantToFloatOps",
     "lower_to_standard_onnx",

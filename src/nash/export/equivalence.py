@@ -4,13 +4,25 @@ Both sides run in float32 on the same images. The graph is executed by qonnx
 (``execute_onnx``, the reference semantics of the Quant custom ops FINN consumes) and, where the
 graph can be lowered to standard ONNX, by onnxruntime as a second, independent runtime.
 
-Tolerance (``max_abs_diff <= atol + rtol * max|logit|``, defaults ``atol=1e-4``, ``rtol=1e-3``):
-both sides evaluate the same quantized arithmetic, so the only legitimate differences are float32
-summation-order effects (about 1e-6 relative) and, rarely, a pre-activation that lands within
-rounding noise of a quantizer's decision boundary and moves one activation by one quantization
-step, which the following layers dilute to well under 0.1 % of the logit scale. Real export bugs
-(a lost scale, a dropped BatchNorm, a wrong quantizer) change logits by a sizeable fraction of the
-logit scale, far above this bound.
+How two correct implementations can still differ: both evaluate the same quantized arithmetic,
+but sum convolutions in a different order, so pre-activations differ by float32 rounding (about
+1e-6 relative). Almost always that vanishes at the next quantizer. Rarely a pre-activation sits
+within that noise of a rounding boundary, one activation moves by a whole quantization step, and
+the step travels to the logits: at 2 bits one flipped activation has moved logits by 8 % of the
+logit scale (trained w2a2 NASH-v3, top-1 unchanged). A bound on the *largest* difference therefore
+either fails correct exports now and then or is so loose it passes real bugs.
+
+So the verdict is per image, and statistical (``compare_logits``):
+
+* an image *matches* when all its logits agree to the float noise bound
+  ``atol + TIGHT_RTOL * max|logit|`` (1e-4 + 0.1 %);
+* an image that does not is a *flip* (a rounding-boundary event);
+* the export passes when top-1 agreement is >= ``MIN_AGREEMENT`` (99.9 %) **and** at most
+  ``MAX_FLIP_SHARE`` (5 %, rounded down: fewer than 20 images allow no flip) of the images flip.
+
+Export bugs (a lost scale, a dropped BatchNorm, a wrong quantizer or sign, a mis-ordered channel)
+are systematic: they move the logits of nearly every image, so the flip share rises towards
+100 % whatever their size; boundary flips stay at a few images in a thousand.
 """
 
 from __future__ import annotations
@@ -28,8 +40,8 @@ from tqdm.auto import tqdm
 
 __all__ = [
     "ATOL",
-    "RTOL",
     "TIGHT_RTOL",
+    "MAX_FLIP_SHARE",
     "MIN_AGREEMENT",
     "run_torch",
     "run_qonnx",
@@ -37,17 +49,12 @@ __all__ = [
     "compare_logits",
 ]
 
-# Pass criterion. Both sides compute the same quantized arithmetic in float32, but in a different
-# summation order, so a pre-activation that sits on a rounding boundary can land one quantization
-# step apart; in a trained network that moves a few logits by up to ~1 % of the logit scale (seen:
-# 0.06 on a scale of 12, trained w4a4 NASH-v4, top-1 agreement 100 %). Export bugs (lost scale,
-# dropped BN, wrong quantizer, wrong sign) move logits by tens of percent. So: top-1 agreement
-# >= 99.9 % and max |diff| <= ATOL + RTOL * max|logit| with RTOL = 5 %; the share of images that
-# match to TIGHT_RTOL (0.1 %) is reported beside it.
+# Pass criterion (see the module docstring): float-noise bound per image, top-1 agreement, and the
+# share of images allowed to differ by a rounding-boundary flip.
 ATOL = 1e-4
-RTOL = 5e-2
 TIGHT_RTOL = 1e-3
 MIN_AGREEMENT = 0.999  # top-1 agreement fraction required
+MAX_FLIP_SHARE = 0.05  # share of images allowed outside the noise bound (rounded down to whole images)
 
 
 def _batches(images: np.ndarray, batch_size: int, progress: bool, desc: str) -> Iterator[np.ndarray]:
@@ -113,39 +120,47 @@ def run_onnxruntime(
     return np.concatenate(outs).astype(np.float32)
 
 
-def compare_logits(
-    reference: np.ndarray, candidate: np.ndarray, atol: float = ATOL, rtol: float = RTOL
-) -> dict[str, Any]:
-    """Max abs logit difference, top-1 agreement and the pass/fail verdict against the tolerance.
+def compare_logits(reference: np.ndarray, candidate: np.ndarray, atol: float = ATOL) -> dict[str, Any]:
+    """Per-image comparison of two logit sets and the pass/fail verdict (module docstring).
 
     Args:
         reference: N x K logits from PyTorch.
         candidate: N x K logits from the exported graph.
-        atol: absolute part of the tolerance.
-        rtol: relative part, times the largest absolute reference logit.
+        atol: absolute part of the per-image float-noise bound.
 
     Returns:
-        ``{"max_abs_diff", "tolerance", "tight_match", "logit_scale", "top1_agreement", "n", "ok"}``;
-        ``tight_match`` is the share of images whose logits all agree to ``atol + TIGHT_RTOL * scale``.
+        ``{"n", "ok", "top1_agreement", "max_abs_diff", "logit_scale", "tolerance", "tight_match",
+        "flips", "allowed_flips", "flip_share", "flip_max_abs_diff"}``: ``tolerance`` is the
+        per-image noise bound, ``tight_match`` the share of images within it, ``flips`` the number
+        of images outside it (``allowed_flips`` = floor(MAX_FLIP_SHARE * n)), ``flip_max_abs_diff``
+        the largest difference among them. On a shape mismatch: ``{"n", "ok": False, "error"}``.
     """
+    n = int(len(reference))
     if reference.shape != candidate.shape:
         return {
-            "n": int(len(reference)),
+            "n": n,
             "ok": False,
             "error": f"logit shapes differ: torch {reference.shape} vs exported {candidate.shape}",
         }
-    scale = float(np.abs(reference).max()) if reference.size else 0.0
-    diff = float(np.abs(reference - candidate).max()) if reference.size else 0.0
-    agree = float((reference.argmax(1) == candidate.argmax(1)).mean()) if len(reference) else 1.0
-    tol = atol + rtol * scale
-    per_image = np.abs(reference - candidate).max(axis=1) if reference.size else np.zeros(0)
-    tight = float((per_image <= atol + TIGHT_RTOL * scale).mean()) if len(per_image) else 1.0
+    ref = reference.astype(np.float64)
+    cand = candidate.astype(np.float64)
+    scale = float(np.abs(ref).max()) if ref.size else 0.0
+    per_image = np.abs(ref - cand).max(axis=1) if ref.size else np.zeros(n)
+    tol = atol + TIGHT_RTOL * scale
+    flipped = per_image > tol
+    flips = int(flipped.sum())
+    allowed = int(np.floor(MAX_FLIP_SHARE * n + 1e-9))
+    agree = float((ref.argmax(1) == cand.argmax(1)).mean()) if n else 1.0
     return {
-        "max_abs_diff": diff,
-        "tolerance": tol,
-        "tight_match": tight,
-        "logit_scale": scale,
+        "n": n,
+        "ok": bool(agree >= MIN_AGREEMENT and flips <= allowed),
         "top1_agreement": agree,
-        "n": int(len(reference)),
-        "ok": bool(diff <= tol and agree >= MIN_AGREEMENT),
+        "max_abs_diff": float(per_image.max()) if n else 0.0,
+        "logit_scale": scale,
+        "tolerance": tol,
+        "tight_match": float(1.0 - flipped.mean()) if n else 1.0,
+        "flips": flips,
+        "allowed_flips": allowed,
+        "flip_share": float(flipped.mean()) if n else 0.0,
+        "flip_max_abs_diff": float(per_image[flipped].max()) if flips else 0.0,
     }

@@ -17,8 +17,9 @@ from nash.errors import ExportError
 from nash.export.conformance import Violation, check_conformance
 from nash.export.equivalence import (
     ATOL,
+    MAX_FLIP_SHARE,
     MIN_AGREEMENT,
-    RTOL,
+    TIGHT_RTOL,
     compare_logits,
     run_onnxruntime,
     run_qonnx,
@@ -61,19 +62,23 @@ def _onnxruntime_result(wrapper: ModelWrapper, images: np.ndarray, ref: np.ndarr
     return compare_logits(ref, logits)
 
 
+def _mismatch(result: dict[str, Any]) -> str:
+    return (
+        f"{result['flips']} of {result['n']} images outside the float-noise bound "
+        f"{result['tolerance']:.3g} (allowed {result['allowed_flips']}; max abs diff "
+        f"{result['max_abs_diff']:.3g}), top-1 agreement {100 * result['top1_agreement']:.2f}% "
+        f"(need {100 * MIN_AGREEMENT:.1f}%)"
+    )
+
+
 def _verdict(check: dict[str, Any], strict: bool) -> list[str]:
     reasons = []
     qonnx = check["qonnx"]
     if not qonnx.get("ok"):
-        reasons.append(
-            qonnx.get("error")
-            or f"qonnx logits differ: max abs diff {qonnx['max_abs_diff']:.3g} (tolerance "
-            f"{qonnx['tolerance']:.3g}), top-1 agreement {100 * qonnx['top1_agreement']:.2f}% "
-            f"(need {100 * MIN_AGREEMENT:.1f}%)"
-        )
+        reasons.append(qonnx.get("error") or f"qonnx logits differ: {_mismatch(qonnx)}")
     ort = check["onnxruntime"]
     if "ok" in ort and not ort["ok"]:
-        reasons.append(f"onnxruntime logits differ: max abs diff {ort.get('max_abs_diff', float('nan')):.3g}")
+        reasons.append(ort.get("error") or f"onnxruntime logits differ: {_mismatch(ort)}")
     if strict and check["conformance"]:
         reasons.append(f"{len(check['conformance'])} dataflow-conformance violations (--strict)")
     return reasons
@@ -122,7 +127,13 @@ def check_exported(
         "max_abs_diff": qonnx.get("max_abs_diff"),
         "top1_agreement": qonnx.get("top1_agreement"),
         "n": qonnx["n"],
-        "tolerance": {"atol": ATOL, "rtol": RTOL, "min_top1_agreement": MIN_AGREEMENT},
+        "flips": qonnx.get("flips"),
+        "tolerance": {
+            "atol": ATOL,
+            "tight_rtol": TIGHT_RTOL,
+            "max_flip_share": MAX_FLIP_SHARE,
+            "min_top1_agreement": MIN_AGREEMENT,
+        },
         "qonnx": qonnx,
         "onnxruntime": _onnxruntime_result(wrapper, images, ref, progress)
         if onnxruntime
