@@ -17,6 +17,8 @@ __all__ = [
     "HardwareError",
     "UnsupportedOpError",
     "FoldingError",
+    "OutputError",
+    "LockError",
 ]
 
 
@@ -58,3 +60,11 @@ class UnsupportedOpError(HardwareError):
 
 class FoldingError(HardwareError):
     """A folding (PE/SIMD) violates FINN's divisibility rules."""
+
+
+class OutputError(NashError):
+    """An output path cannot be written (no permission, a directory where a file belongs, ...)."""
+
+
+class LockError(NashError):
+    """Another process is working in the same experiment directory."""

@@ -101,8 +101,9 @@ def test_load_errors(tmp_path):
     bad.write_text("a: [1, 2\nb: 3\n")
     with pytest.raises(ConfigError, match=r"not valid YAML/JSON \(line"):
         load_config(DataConfig, bad)
-    (tmp_path / "empty.yaml").write_text("")
-    assert load_config(DataConfig, tmp_path / "empty.yaml") == DataConfig()
+    (tmp_path / "empty.yaml").write_text("# nothing set\n")
+    with pytest.raises(ConfigError, match="empty.yaml is empty; write the settings"):
+        load_config(DataConfig, tmp_path / "empty.yaml")
     (tmp_path / "list.yaml").write_text("- 1\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(DataConfig, tmp_path / "list.yaml")
@@ -115,3 +116,26 @@ def test_atomic_write_keeps_old_file_on_error(tmp_path):
         raise RuntimeError("interrupted")
     assert json.loads(target.read_text()) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temporary left behind
+
+
+def test_duplicate_yaml_key_is_an_error_naming_key_and_line(tmp_path):
+    """Issue 15 item 2: PyYAML keeps the last of two equal keys silently (trained at the wrong lr)."""
+    path = tmp_path / "c.yaml"
+    path.write_text("name: a\ninner:\n  lr: 0.1\n  steps: [1]\n  lr: 5.0\n")
+    with pytest.raises(ConfigError, match=r"c.yaml line 5: duplicate key 'lr' \(first at line 3\)"):
+        load_config(Outer, path)
+    path.write_text("name: a\nname: b\n")
+    with pytest.raises(ConfigError, match="line 2: duplicate key 'name'"):
+        load_config(Outer, path)
+    path.write_text("name: a\ninner: {lr: 0.5}\nextra: {lr: 1}\n")  # same key in two mappings: fine
+    assert load_config(Outer, path).inner.lr == 0.5
+
+
+def test_nan_is_rejected_at_validation():
+    """Issue 15 item 10: ``--lr nan`` passed every range check and failed only after training."""
+    with pytest.raises(ConfigError, match="lr: nan is not a number"):
+        from_dict(Inner, {"lr": "nan"})
+    with pytest.raises(ConfigError, match="lr: nan is not a number"):
+        override(Inner(), lr=float("nan"))
+    with pytest.raises(ConfigError, match="inner.lr: nan"):
+        from_dict(Outer, {"inner": {"lr": float("nan")}})

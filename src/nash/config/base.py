@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 import os
 import types
 import typing
@@ -26,7 +27,7 @@ import yaml
 from nash.errors import ConfigError
 from nash.io import atomic_write_text
 
-__all__ = ["from_dict", "to_dict", "load_config", "save_config", "override", "dumps_yaml"]
+__all__ = ["from_dict", "to_dict", "load_config", "parse_yaml", "save_config", "override", "dumps_yaml"]
 
 T = TypeVar("T")
 
@@ -105,13 +106,14 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected a mapping, got {value!r}")
         return dict(value)
     if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        return _finite(float(value), key)
     if tp is float and isinstance(value, str):
         # YAML 1.1 (PyYAML) reads "1e-3" (no dot) as a string; accept any float literal.
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             raise ConfigError(f"{key}: expected float, got {value!r}") from None
+        return _finite(number, key)
     if tp is str and isinstance(value, os.PathLike):
         return os.fspath(value)
     if tp is typing.Any:
@@ -123,18 +125,74 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
     return value
 
 
+def _finite(value: float, key: str) -> float:
+    # NaN passes every range check (all comparisons are False) and would only fail mid-run.
+    if math.isnan(value):
+        raise ConfigError(f"{key}: nan is not a number; give a finite value")
+    return value
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int, first: int) -> None:
+        super().__init__(key)
+        self.key, self.line, self.first = key, line, first
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key repeated in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                continue  # the base class reports unhashable keys
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise _DuplicateKey(key, line, seen[key])
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str, source: str | Path = "<string>") -> Any:
+    """Parse YAML (or JSON) text strictly: syntax errors and duplicate keys raise ``ConfigError``."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as dup:
+        raise ConfigError(
+            f"{source} line {dup.line}: duplicate key {dup.key!r} (first at line {dup.first}); "
+            "keep only one"
+        ) from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        at = f" (line {line + 1})" if line is not None else ""
+        raise ConfigError(f"{source}: not valid YAML/JSON{at}; fix the syntax") from None
+
+
 def load_config(cls: type[T], path: str | Path) -> T:
-    """Load a YAML or JSON file into ``cls``; a missing or unparsable file raises ``ConfigError``."""
+    """Load a YAML or JSON file into ``cls``.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, empty, not valid YAML/JSON, or repeats a key.
+    """
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file {p} not found; pass an existing YAML/JSON file")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        at = f" (line {line + 1})" if line is not None else ""
-        raise ConfigError(f"{p}: not valid YAML/JSON{at}; fix the syntax") from None
-    return from_dict(cls, data or {})
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ConfigError(f"config file {p} cannot be read ({reason}); check the file") from None
+    data = parse_yaml(text, p)
+    if data is None:
+        raise ConfigError(
+            f"config file {p} is empty; write the settings you mean (an empty file would run every default)"
+        )
+    return from_dict(cls, data)
 
 
 def dumps_yaml(cfg: Any) -> str:
