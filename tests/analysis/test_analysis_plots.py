@@ -51,9 +51,30 @@ def test_grouped_bars_one_bar_per_finished_row_and_na_for_failed():
     ax = fig.axes[0]
     assert len(ax.patches) == 19  # 20 rows, v2 w8a8 failed
     assert [t.get_text() for t in ax.get_xticklabels()] == ["w1a1", "w2a2", "w4a4", "w8a8"]
-    assert [t.get_text() for t in ax.texts] == ["n/a"]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("n/a") == 1 and "71.4" in texts and "52.1" in texts  # values printed on the bars
     assert max(p.get_height() for p in ax.patches) == 71.4
-    assert ax.get_ylim()[0] > 40  # accuracy axis zoomed to the data like the paper
+    assert ax.get_ylim()[0] == 0.0  # accuracy axis starts at zero (issue 15: no exaggerated gaps)
+    assert 71.4 < ax.get_ylim()[1] <= 100.0
+
+
+def test_accuracy_bars_draw_chance_level_and_resource_bars_start_at_zero():
+    ax = plot_grouped_bars(make_rows(), "top1", chance=10.0).axes[0]
+    assert any(ln.get_label() == "chance (10 %)" and list(ln.get_ydata()) == [10.0, 10.0] for ln in ax.get_lines())
+    assert plot_grouped_bars(make_rows(), "bram18").axes[0].get_ylim()[0] == 0.0
+
+
+def test_pareto_legend_lies_outside_the_axes():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = plot_pareto(_two_backbones(), "lut", "error")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    legend_box, axes_box = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert legend_box.x0 >= axes_box.x1 - 1  # right of the plotting area: it can cover no point
+    assert legend_box.x1 <= fig.bbox.x1 + 1  # and still inside the figure
 
 
 def test_downsample_flags_follow_the_stage_split():

@@ -7,7 +7,7 @@ atomically as PNG and SVG. Only rows with status ``ok`` are plotted.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from nash.analysis._common import is_ok, ordered_bits, ordered_series, series_la
 from nash.analysis.pareto import pareto_front, resolve_metric
 from nash.io import atomic_path
 
-__all__ = ["PLOTS", "plot_pareto", "plot_grouped_bars", "save_figure", "write_plots"]
+__all__ = ["PLOTS", "plot_pareto", "plot_grouped_bars", "save_figure", "write_plots", "write_figures"]
 
 _RC = {
     "svg.fonttype": "none",
@@ -35,6 +35,7 @@ _RC = {
 PLOTS: dict[str, tuple[str, str, str]] = {
     "pareto_error_bram": ("pareto", "bram18", "Error vs BRAM (Pareto front)"),
     "pareto_error_lut": ("pareto", "lut", "Error vs LUT (Pareto front)"),
+    "pareto_error_latency": ("pareto", "latency_ms", "Error vs latency (Pareto front)"),
     "accuracy_top1": ("bars", "top1", "Top-1 accuracy per version and bit width"),
     "accuracy_top5": ("bars", "top5", "Top-5 accuracy per version and bit width"),
     "resources_bram": ("bars", "bram18", "BRAM utilisation per version and bit width"),
@@ -53,7 +54,7 @@ def plot_pareto(
     """Scatter of ``y`` vs ``x``, one series per version, bit tags labelled, the front as a step line."""
     mx, my = resolve_metric(x), resolve_metric(y)
     rows = [r for r in rows if is_ok(r) and _num(r, mx.column) is not None and _num(r, my.column) is not None]
-    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    fig = Figure(figsize=(7.0, 4.4), layout="constrained")
     ax = fig.add_subplot()
     series = ordered_series(rows)
     multi = len({b for b, _ in series}) > 1
@@ -91,8 +92,8 @@ def plot_pareto(
     ax.set_xlabel(mx.label)
     ax.set_ylabel(my.label)
     ax.set_title(title or f"{my.label} vs {mx.label}", loc="left", fontweight="bold")
-    if rows:
-        ax.legend(loc="upper right", fontsize=8, ncols=2 if len(series) > 5 else 1)
+    if rows:  # outside the axes, so the legend never covers a point
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0.0)
     else:
         ax.text(0.5, 0.5, "no finished rows with both values", ha="center", transform=ax.transAxes)
     return fig
@@ -115,8 +116,14 @@ def _log_if_wide(ax: Any, values: list[float | None]) -> None:
         ax.set_xscale("log")
 
 
-def plot_grouped_bars(rows: Sequence[Mapping[str, Any]], column: str, title: str = "") -> Figure:
-    """Grouped bars of ``column``: one group per bit tag, one bar per version (missing shown as n/a)."""
+def plot_grouped_bars(
+    rows: Sequence[Mapping[str, Any]], column: str, title: str = "", chance: float | None = None
+) -> Figure:
+    """Grouped bars of ``column``: one group per bit tag, one bar per version (missing shown as n/a).
+
+    The y axis starts at zero; accuracy bars carry their value on top (so small gaps stay readable
+    without zooming the axis) and ``chance`` (%) draws the chance level as a dashed line.
+    """
     metric = resolve_metric(column)
     rows = [r for r in rows if is_ok(r)]
     fig = Figure(figsize=(6.4, 3.8), layout="constrained")
@@ -149,6 +156,13 @@ def plot_grouped_bars(rows: Sequence[Mapping[str, Any]], column: str, title: str
             label = series_label(key, multi)
             ax.bar(xpos, v, width * 0.92, color=colour, label=None if label in labelled else label)
             labelled.add(label)
+            if metric.maximise:  # accuracies: the value inside the top of the bar, above a short one
+                inside = v >= 30.0
+                ax.annotate(f"{v:.1f}", (xpos, v), xytext=(0, -3 if inside else 2), textcoords="offset points",
+                            ha="center", va="top" if inside else "bottom", rotation=90, fontsize=6.5,
+                            color="#ffffff" if inside else "#333333")  # fmt: skip
+    if chance is not None and metric.maximise:
+        ax.axhline(chance, color="#b3261e", linestyle="--", linewidth=1.0, label=f"chance ({chance:g} %)")
     _set_bar_axes(ax, bits, values, metric.maximise)
     ax.set_ylabel(metric.label)
     ax.set_title(title or metric.label, loc="left", fontweight="bold")
@@ -157,13 +171,14 @@ def plot_grouped_bars(rows: Sequence[Mapping[str, Any]], column: str, title: str
     return fig
 
 
-def _set_bar_axes(ax: Any, bits: list[str], values: list[float], zoom: bool) -> None:
+def _set_bar_axes(ax: Any, bits: list[str], values: list[float], accuracy: bool) -> None:
     ax.set_xticks(range(len(bits)), bits)
     ax.grid(axis="x", visible=False)
-    if zoom and values:  # accuracies: zoom in like the paper so differences of ~1 % are visible
-        lo, hi = min(values), max(values)
-        pad = max((hi - lo) * 0.15, 0.5)
-        ax.set_ylim(max(0.0, lo - pad * 2), min(100.0, hi + pad))
+    top = max(values, default=0.0)
+    if accuracy:  # from zero (values are printed on the bars, so small gaps stay readable)
+        ax.set_ylim(0.0, min(100.0, top * 1.08) if top > 0 else 100.0)
+    else:
+        ax.set_ylim(0.0, top * 1.05 if top > 0 else 1.0)
 
 
 def save_figure(fig: Figure, out_dir: str | os.PathLike[str], name: str) -> dict[str, Path]:
@@ -178,15 +193,32 @@ def save_figure(fig: Figure, out_dir: str | os.PathLike[str], name: str) -> dict
 
 
 def write_plots(
-    rows: Sequence[Mapping[str, Any]], out_dir: str | os.PathLike[str]
+    rows: Sequence[Mapping[str, Any]],
+    out_dir: str | os.PathLike[str],
+    chance: float | None = None,
+    exclude: Collection[int] = (),
 ) -> dict[str, dict[str, Path]]:
-    """Write every figure of :data:`PLOTS` into ``out_dir``; returns ``{name: {"png": p, "svg": p}}``."""
+    """Write every figure of :data:`PLOTS` into ``out_dir``; returns ``{name: {"png": p, "svg": p}}``.
+
+    ``chance`` (top-1 %, 100 / classes) is drawn on the top-1 bar chart; rows whose index is in
+    ``exclude`` (at chance level) are left out of the Pareto plots but keep their bars.
+    """
     out: dict[str, dict[str, Path]] = {}
+    front_rows = [r for i, r in enumerate(rows) if i not in exclude]
     with matplotlib.rc_context(_RC):
         for name, (kind, column, title) in PLOTS.items():
             if kind == "pareto":
-                fig = plot_pareto(rows, column, "error", title)
+                fig = plot_pareto(front_rows, column, "error", title)
             else:
-                fig = plot_grouped_bars(rows, column, title)
+                fig = plot_grouped_bars(rows, column, title, chance if column == "top1" else None)
             out[name] = save_figure(fig, out_dir, name)
+    return out
+
+
+def write_figures(figures: Mapping[str, Any], out_dir: str | os.PathLike[str]) -> dict[str, dict[str, Path]]:
+    """Build and save figures given as ``{name: zero-argument function returning a Figure}``."""
+    out: dict[str, dict[str, Path]] = {}
+    with matplotlib.rc_context(_RC):
+        for name, build in figures.items():
+            out[name] = save_figure(build(), out_dir, name)
     return out

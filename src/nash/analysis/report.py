@@ -1,8 +1,8 @@
 """``write_report``: one self-contained ``report.html`` (+ ``report.md`` and plot files) per experiment.
 
-Layout of ``<experiment>/report/``: ``report.html`` (plots as inline SVG, CSS inline, no network
-references), ``report.md`` (the same tables in Markdown, plots linked as PNG), and every figure as
-``<name>.png`` + ``<name>.svg``.
+Layout of ``<experiment>/report/``: ``report.html`` (plots as inline SVG, CSS inline, no scripts, no
+network references), ``report.md`` (the same tables in Markdown, plots linked as PNG), and every
+figure as ``<name>.png`` + ``<name>.svg``.
 """
 
 from __future__ import annotations
@@ -10,17 +10,22 @@ from __future__ import annotations
 import html
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from string import Template
 from typing import Any
 
 from nash import __version__
+from nash.analysis import review as rv
 from nash.analysis import sections as sec
-from nash.analysis.plots import PLOTS, write_plots
+from nash.analysis._common import is_ok, ordered_series, series_label
+from nash.analysis.curves import plot_alpha_evolution, plot_search_curves, plot_training_curves
+from nash.analysis.plots import PLOTS, write_figures, write_plots
 from nash.analysis.results import ResultsError, load_results
-from nash.analysis.tables import html_table, latency_table, md_table, pareto_table, results_table
+from nash.analysis.runs import CellRecords, SearchRecords, cell_records, chance_level, search_records
+from nash.analysis.tables import RESULT_LEAD, html_table, latency_table, md_table, pareto_table, results_table
 from nash.io import atomic_write_text
 
 __all__ = ["write_report", "inline_svg"]
@@ -29,11 +34,31 @@ _CAPTIONS = {
     "pareto_error_bram": "Top-1 error vs BRAM18 blocks; ringed points and the dashed step line form the "
     "Pareto front (paper Fig. 10).",
     "pareto_error_lut": "Top-1 error vs LUTs; ringed points form the Pareto front (paper Fig. 11).",
-    "accuracy_top1": "Top-1 accuracy per bit width and version (paper Fig. 6).",
-    "accuracy_top5": "Top-5 accuracy per bit width and version (paper Fig. 7).",
+    "pareto_error_latency": "Top-1 error vs latency (ms); ringed points form the Pareto front.",
+    "accuracy_top1": "Top-1 accuracy per bit width and version (paper Fig. 6). The axis starts at 0; "
+    "values are printed on the bars; the dashed line is chance level.",
+    "accuracy_top5": "Top-5 accuracy per bit width and version (paper Fig. 7). The axis starts at 0.",
     "resources_bram": "BRAM18 blocks per bit width and version (paper Fig. 8).",
     "resources_lut": "LUTs per bit width and version (paper Fig. 9).",
+    "training_curves": "Training runs (metrics.jsonl): test top-1 and training loss per epoch; colour = "
+    "version, line style = bit width.",
+    "search_curves": "Search runs (log.jsonl): loss and accuracy of the weight step (solid) and the "
+    "architecture step (dashed) per epoch.",
 }
+_NAV = (
+    ("summary", "Summary"),
+    ("results", "Results"),
+    ("pareto", "Pareto sets"),
+    ("figures", "Figures"),
+    ("export", "Export check"),
+    ("hardware", "Hardware"),
+    ("latency", "Latency / fps"),
+    ("curves", "Curves"),
+    ("times", "Run times"),
+    ("genotypes", "Genotypes"),
+    ("artefacts", "Artefacts"),
+    ("config", "Config"),
+)
 
 
 def inline_svg(svg_text: str, prefix: str) -> str:
@@ -60,30 +85,46 @@ def _card_html(cards: list[tuple[str, str, str]]) -> str:
     return f'<div class="cards">{items}</div>'
 
 
-def _figures_html(plots: Mapping[str, Mapping[str, Path]]) -> str:
+def _figures_html(plots: Mapping[str, Mapping[str, Path]], names: Sequence[str], wide: bool = False) -> str:
     figs = []
-    for name in PLOTS:
+    for name in names:
+        if name not in plots:
+            continue
         svg = inline_svg(plots[name]["svg"].read_text(encoding="utf-8"), name)
         figs.append(
-            f"<figure>{svg}<figcaption>{html.escape(_CAPTIONS.get(name, name))} "
+            f"<figure>{svg}<figcaption>{html.escape(_caption(name))} "
             f"Files: {name}.png, {name}.svg</figcaption></figure>"
         )
-    return f'<div class="figs">{"".join(figs)}</div>'
+    return f'<div class="figs{" wide" if wide else ""}">{"".join(figs)}</div>'
 
 
-def _scroll(table_html: str) -> str:
-    return f'<div class="scroll">{table_html}</div>'
+def _caption(name: str) -> str:
+    if name.startswith("alphas_"):
+        return (
+            f"Search {name.removeprefix('alphas_')} (alphas.jsonl): each op's softmax(α) averaged over the "
+            "edges of a cell, per epoch; epoch 0 is the start (α ≈ 0, uniform over the allowed ops)."
+        )
+    return _CAPTIONS.get(name, name)
 
 
-def _results_html(rows: Sequence[Mapping[str, Any]], marks: Mapping[int, str]) -> str:
-    classes = [
-        "failed" if str(r.get("status") or "ok") != "ok" else ("front" if i in marks else "")
-        for i, r in enumerate(rows)
+def _scroll(table_html: str, klass: str = "") -> str:
+    return f'<div class="scroll{" " + klass if klass else ""}">{table_html}</div>'
+
+
+def _results_html(ctx: dict[str, Any]) -> str:
+    rows, marks = ctx["rows"], ctx["marks"]
+    classes = []
+    for i, (r, chk) in enumerate(zip(rows, ctx["checks"])):
+        cls = "failed" if not is_ok(r) else ("front" if i in marks else "")
+        if is_ok(r) and chk["note"].startswith(rv.WARN):
+            cls = (cls + " warnrow").strip()
+        classes.append(cls)
+    headers, body = results_table(rows, marks, ctx["checks"])
+    # a failed row shows its error across the number columns
+    body = [
+        cells if "failed" not in cls else cells[:RESULT_LEAD] + [cells[-1]] for cells, cls in zip(body, classes)
     ]
-    headers, body = results_table(rows, marks)
-    n_lead = 4  # backbone, version, bits, status; a failed row shows its error across the number columns
-    body = [cells if cls != "failed" else cells[:n_lead] + [cells[-1]] for cells, cls in zip(body, classes)]
-    return _scroll(html_table((headers, body), "results", classes))
+    return _scroll(html_table((headers, body), "results", classes), "key")
 
 
 def _config_text(root: Path) -> str:
@@ -96,51 +137,104 @@ def _config_text(root: Path) -> str:
         return f"experiment.yaml: unreadable ({type(exc).__name__})"
 
 
+def _warnings(ctx: dict[str, Any]) -> list[str]:
+    out = list(ctx["chance"])
+    equal, sentence = ctx["throughput"]
+    if not equal:
+        out.append(sentence.removeprefix(rv.WARN).strip())
+    for row, rec in zip(ctx["rows"], ctx["records"]):
+        chk = rec.export_check
+        if chk is not None and chk.get("ok") is False:
+            why = "; ".join(str(f) for f in chk.get("failures") or []) or "see export_check.json"
+            out.append(f"{row['backbone']} {row['version']} {row['bits']}: export check FAILED: {why}")
+    done, total, pending = ctx["progress"]
+    if total and pending:
+        out.append(f"{len(pending)} of {total} grid cells have no result yet: {', '.join(pending)}.")
+    return out
+
+
+def _progress_text(ctx: dict[str, Any]) -> str:
+    done, total, pending = ctx["progress"]
+    text = f"Grid: {done} of {total} cells have a result" if total else f"Grid: {done} cells"
+    text += f" ({sum(not is_ok(r) for r in ctx['rows'])} failed)."
+    if pending:
+        median = rv.median_cell_seconds(ctx["records"])
+        if median:
+            text += f" About {rv.fmt_seconds(median * len(pending))} left at the median cell time (searches not counted)."
+    text += f" Recorded compute time so far: {rv.fmt_seconds(ctx['grand_seconds'] or None)}."
+    return text
+
+
+def _table_block(table: tuple[list[str], list[list[str]]], key: bool = False) -> str:
+    return _scroll(html_table(table), "key" if key else "")
+
+
 def _html_body(ctx: dict[str, Any]) -> str:
     rows, fronts, root = ctx["rows"], ctx["fronts"], ctx["root"]
-    nav = "".join(
-        f'<a href="#{a}">{t}</a>'
-        for a, t in (
-            ("summary", "Summary"),
-            ("pareto", "Pareto sets"),
-            ("figures", "Figures"),
-            ("results", "Results"),
-            ("latency", "Latency / throughput"),
-            ("hardware", "Hardware"),
-            ("genotypes", "Genotypes"),
-            ("artefacts", "Artefacts"),
-            ("config", "Config"),
-        )
-    )
+    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in _NAV)
     pareto = "".join(
         f"<h3>Error vs {name}</h3>"
         + (
-            _scroll(html_table(pareto_table(rows, idx, *sec.FRONTS[name])))
+            _table_block(pareto_table(rows, idx, *sec.FRONTS[name]), key=True)
             if idx
             else "<p>No finished row has both values.</p>"
         )
         for name, idx in fronts.items()
     )
+    warnings = _warnings(ctx)
+    warn_html = (
+        '<div class="alert"><b>Check before comparing:</b><ul>'
+        + "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+        + "</ul></div>"
+        if warnings
+        else ""
+    )
+    equal, sentence = ctx["throughput"]
+    fps_note = f'<p class="{"" if equal else "warntext"}">{html.escape(sentence)}</p>'
+    summary_fps = f"<p>{html.escape(sentence)}</p>" if equal else ""  # else it is in the alert box
+    results_fps = "" if equal else f'<p class="warntext">{rv.WARN} Rows are not at equal throughput (see Summary).</p>'
+    chance_names = ", ".join(
+        f"{rows[i]['backbone']} {rows[i]['version']} {rows[i]['bits']}" for i in sorted(ctx["at_chance"])
+    )
+    left_out = f" Rows at chance level are left out of the fronts and their plots: {chance_names}." if chance_names else ""
+    plots = ctx["plots"]
+    alpha_names = [n for n in plots if n.startswith("alphas_")]
     return "\n".join(
         [
             f"<header><h1>NASH experiment report: {html.escape(root.name)}</h1>"
             f'<p class="sub">{html.escape(str(root))}</p><nav>{nav}</nav></header>',
-            f'<h2 id="summary">Summary</h2>{_card_html(ctx["cards"])}<p>{html.escape(ctx["overview"])}</p>',
-            f'<h2 id="pareto">Pareto sets</h2><p>Rows that no other finished row beats in both top-1 error and '
-            f"the resource (lower is better in both).</p>{pareto}",
-            f'<h2 id="figures">Figures</h2>{_figures_html(ctx["plots"])}',
+            f'<h2 id="summary">Summary</h2>{_card_html(ctx["cards"])}{warn_html}'
+            f"<p>{html.escape(ctx['overview'])} {html.escape(_progress_text(ctx))}</p>{summary_fps}",
             f'<h2 id="results">Results ({len(rows)} rows)</h2><p>Every grid cell; failed cells are red with their '
-            f"error. Column Pareto names the fronts a row lies on.</p>{_results_html(rows, ctx['marks'])}",
+            f"error, warnings (⚠) are amber. <b>Pareto</b> names the fronts a row lies on; <b>export</b> is the "
+            f"PyTorch-vs-QONNX check; <b>vs slowest</b> is the row's fps above the slowest finished row.</p>"
+            f"{results_fps}{_results_html(ctx)}",
+            f'<h2 id="pareto">Pareto sets</h2><p>Rows that no other finished row beats in both top-1 error and '
+            f"the resource (lower is better in both).{html.escape(left_out)}</p>{pareto}",
+            f'<h2 id="figures">Figures</h2>{_figures_html(plots, list(PLOTS))}',
+            f'<h2 id="export">Export verification</h2><p>export_check.json of each export: PyTorch logits vs '
+            f"the QONNX graph executed by qonnx on the checked images (top-1 agreement, largest absolute logit "
+            f"difference against its tolerance), dataflow-conformance violations, onnxruntime on the lowered "
+            f"graph, MAC counts of qonnx and nash.</p>{_table_block(ctx['export_table'], key=True)}",
+            f'<h2 id="hardware">Hardware estimates</h2>{fps_note}'
+            f"{_table_block(ctx['hardware_table'], key=True)}{sec.estimate_details(rows, root)}",
             f'<h2 id="latency">Latency and throughput</h2><p>As in paper Table II.</p>'
-            f"{_scroll(html_table(latency_table(rows)))}",
-            f'<h2 id="hardware">Hardware estimates</h2>{_scroll(html_table(sec.estimate_table(rows, root)))}'
-            f"{sec.estimate_details(rows, root)}",
+            f"{_table_block(latency_table(rows))}",
+            f'<h2 id="curves">Training, search and α</h2>'
+            f"{_figures_html(plots, ['training_curves', 'search_curves'] + alpha_names, wide=True)}",
+            f'<h2 id="times">Run times</h2><p>Seconds of each stage from its stage.json (the stage\'s last run; a '
+            f"resumed stage counts only the resumed part), else summed from the run's per-epoch log. The "
+            f"search of a version is shared by all its bit widths; the grand total counts it once: "
+            f"{html.escape(rv.fmt_seconds(ctx['grand_seconds'] or None))}.</p>"
+            f"{_table_block(ctx['times_table'], key=True)}",
             f'<h2 id="genotypes">Genotypes</h2>{ctx["genotypes_html"]}',
             f'<h2 id="artefacts">Artefacts</h2><p>Paths relative to the experiment directory; '
-            f"<b>missing</b> means the row names a file that is not on disk.</p>"
-            f"{_scroll(html_table(sec.artefact_table(rows, root)))}",
+            f"<b>missing</b> means the row names a file that is not on disk, <b>empty</b> a 0-byte file, "
+            f"<b>truncated</b> a checkpoint that is not a complete archive.</p>"
+            f"{_scroll(html_table(sec.artefact_table(rows, root)), 'paths')}",
             f'<h2 id="config">Experiment config</h2><pre>{html.escape(ctx["config"])}</pre>',
-            f"<footer>Generated by nash {html.escape(__version__)} from results.json / results.csv.</footer>",
+            f"<footer>Generated by nash {html.escape(__version__)} from results.json / results.csv and the run "
+            f"records under {html.escape(str(root))}.</footer>",
         ]
     )
 
@@ -158,21 +252,51 @@ def _overview(rows: Sequence[Mapping[str, Any]]) -> str:
 def _markdown(ctx: dict[str, Any]) -> str:
     rows, fronts = ctx["rows"], ctx["fronts"]
     out = [f"# NASH experiment report: {ctx['root'].name}", "", "## Summary", ""]
-    out += [f"- **{k}**: {v} ({d})" for k, v, d in ctx["cards"]] + ["", ctx["overview"], "", "## Pareto sets"]
+    out += [f"- **{k}**: {v} ({d})" for k, v, d in ctx["cards"]]
+    out += ["", ctx["overview"] + " " + _progress_text(ctx), "", ctx["throughput"][1]]
+    warnings = _warnings(ctx)
+    if warnings:
+        out += ["", "**Check before comparing:**", ""] + [f"- {w}" for w in warnings]
+    out += ["", f"## Results ({len(rows)} rows)", "", md_table(results_table(rows, ctx["marks"], ctx["checks"]))]
+    out += ["", "## Pareto sets"]
     for name, idx in fronts.items():
-        body = (
-            md_table(pareto_table(rows, idx, *sec.FRONTS[name]))
-            if idx
-            else "No finished row has both values."
-        )
+        body = md_table(pareto_table(rows, idx, *sec.FRONTS[name])) if idx else "No finished row has both values."
         out += ["", f"### Error vs {name}", "", body]
-    out += ["", "## Figures", ""] + [f"![{_CAPTIONS.get(n, n)}]({n}.png)" for n in PLOTS]
-    out += ["", f"## Results ({len(rows)} rows)", "", md_table(results_table(rows, ctx["marks"]))]
+    out += ["", "## Figures", ""] + [f"![{_caption(n)}]({n}.png)" for n in ctx["plots"]]
+    out += ["", "## Export verification", "", md_table(ctx["export_table"])]
+    out += ["", "## Hardware estimates", "", md_table(ctx["hardware_table"])]
     out += ["", "## Latency and throughput", "", md_table(latency_table(rows))]
-    out += ["", "## Hardware estimates", "", md_table(sec.estimate_table(rows, ctx["root"]))]
+    out += ["", "## Run times", "", md_table(ctx["times_table"])]
     out += ["", "## Genotypes", ""] + ctx["genotypes_md"]
     out += ["", "## Experiment config", "", "```yaml", ctx["config"].rstrip(), "```", ""]
     return "\n".join(out)
+
+
+def _common_chance(records: Sequence[CellRecords]) -> float | None:
+    classes = {r.num_classes for r in records if r.num_classes}
+    return 100.0 / classes.pop() if len(classes) == 1 else None
+
+
+def _run_figures(
+    rows: Sequence[Mapping[str, Any]], records: Sequence[CellRecords], searches: Sequence[SearchRecords]
+) -> dict[str, Callable[[], Any]]:
+    series = ordered_series(rows)
+    multi = len({b for b, _ in series}) > 1
+    curves = []
+    for row, rec in zip(rows, records):
+        if rec.train_metrics:
+            key = (str(row["backbone"]), str(row["version"]))
+            label = f"{series_label(key, multi)} {row['bits']}"
+            curves.append((label, key[1], str(row["bits"]), series.index(key), rec.train_metrics))
+    figures: dict[str, Callable[[], Any]] = {
+        "training_curves": partial(plot_training_curves, curves, _common_chance(records))
+    }
+    if any(s.log for s in searches):
+        figures["search_curves"] = partial(plot_search_curves, [s for s in searches if s.log])
+    for s in searches:
+        if s.alphas:
+            figures[f"alphas_{s.backbone}-{s.version}"] = partial(plot_alpha_evolution, s)
+    return figures
 
 
 def write_report(experiment_dir: str | os.PathLike[str]) -> Path:
@@ -183,19 +307,37 @@ def write_report(experiment_dir: str | os.PathLike[str]) -> Path:
     """
     root = Path(experiment_dir)
     if not root.is_dir():
-        raise ResultsError(f"experiment directory {root} not found; pass the directory `nash pipeline` wrote")
+        raise ResultsError(f"experiment directory {root} not found; pass the directory `nash run` wrote")
     rows = load_results(root)
     out = root / "report"
-    fronts = sec.compute_fronts(rows)
+    records = [cell_records(r, root) for r in rows]
+    searches = search_records(rows, root)
+    at_chance = {
+        i for i, (r, c) in enumerate(zip(rows, records)) if is_ok(r) and chance_level(r.get("top1"), c.num_classes)
+    }
+    fronts = sec.compute_fronts(rows, at_chance)
     geno_html, geno_md = sec.genotype_sections(rows, root)
+    plots = write_plots(rows, out, _common_chance(records), at_chance)
+    plots.update(write_figures(_run_figures(rows, records, searches), out))
+    times, grand = rv.times_table(rows, records, searches)
     ctx = {
         "root": root,
         "rows": rows,
+        "records": records,
         "fronts": fronts,
         "marks": sec.front_marks(fronts),
-        "plots": write_plots(rows, out),
-        "cards": sec.summary_cards(rows),
+        "checks": rv.row_checks(rows, records),
+        "plots": plots,
+        "cards": sec.summary_cards(rows, at_chance),
+        "at_chance": at_chance,
         "overview": _overview(rows),
+        "progress": rv.grid_progress(rows, root),
+        "throughput": rv.throughput_summary(rows, records),
+        "chance": rv.chance_warnings(rows, records),
+        "export_table": rv.export_table(rows, records),
+        "hardware_table": rv.hardware_table(rows, records),
+        "times_table": times,
+        "grand_seconds": grand,
         "genotypes_html": geno_html,
         "genotypes_md": geno_md,
         "config": _config_text(root),

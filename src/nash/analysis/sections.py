@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import html
 import json
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from nash.analysis._common import fmt, fmt_column, is_ok, version_key
 from nash.analysis.cells import OP_COLOURS, cell_svg, downsample_flags, genotype_table, read_genotype
 from nash.analysis.pareto import pareto_front
 from nash.analysis.results import PATH_COLUMNS
+from nash.analysis.runs import artefact_state, resolve_path
 from nash.analysis.tables import html_table
 
 __all__ = [
@@ -32,12 +32,16 @@ __all__ = [
 ]
 
 # name -> (x metric, y metric) of the Pareto sets shown in the report
-FRONTS: dict[str, tuple[str, str]] = {"BRAM": ("bram18", "error"), "LUT": ("lut", "error")}
+FRONTS: dict[str, tuple[str, str]] = {
+    "BRAM": ("bram18", "error"),
+    "LUT": ("lut", "error"),
+    "latency": ("latency_ms", "error"),
+}
 
 
-def compute_fronts(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[int]]:
-    """Pareto sets over the ``ok`` rows, as indices into ``rows`` in front order."""
-    ok = [i for i, r in enumerate(rows) if is_ok(r)]
+def compute_fronts(rows: Sequence[Mapping[str, Any]], exclude: Collection[int] = ()) -> dict[str, list[int]]:
+    """Pareto sets over the ``ok`` rows not in ``exclude``, as indices into ``rows`` in front order."""
+    ok = [i for i, r in enumerate(rows) if is_ok(r) and i not in exclude]
     out = {}
     for name, (x, y) in FRONTS.items():
         out[name] = [ok[k] for k in pareto_front([rows[i] for i in ok], x, y)]
@@ -54,18 +58,12 @@ def front_marks(fronts: Mapping[str, list[int]]) -> dict[int, str]:
 
 
 def resolve_artefact(base: Path, value: Any) -> Path | None:
-    """Absolute path of an artefact column (relative paths are relative to the experiment dir)."""
-    if not value:
-        return None
-    p = Path(os.fspath(value))
-    return p if p.is_absolute() else base / p
+    """Absolute path of an artefact column (relative to the experiment dir; re-rooted when moved)."""
+    return resolve_path(base, value)
 
 
 def _status(base: Path, value: Any) -> str:
-    p = resolve_artefact(base, value)
-    if p is None:
-        return "-"
-    return "ok" if p.exists() else "missing"
+    return artefact_state(resolve_artefact(base, value))
 
 
 def artefact_table(rows: Sequence[Mapping[str, Any]], base: Path) -> tuple[list[str], list[list[str]]]:
@@ -196,10 +194,14 @@ def estimate_details(rows: Sequence[Mapping[str, Any]], base: Path) -> str:
     return "".join(parts)
 
 
-def summary_cards(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
-    """Key numbers as (title, value, detail): row counts, best accuracy, smallest BRAM/LUT, best fps."""
-    ok = [r for r in rows if is_ok(r)]
-    cards = [("rows", f"{len(ok)} ok / {len(rows) - len(ok)} failed", f"{len(rows)} grid cells")]
+def summary_cards(rows: Sequence[Mapping[str, Any]], exclude: Collection[int] = ()) -> list[tuple[str, str, str]]:
+    """Key numbers as (title, value, detail): row counts, best accuracy, smallest BRAM/LUT, best fps.
+
+    Rows in ``exclude`` (e.g. at chance level) count as ok but compete for no card.
+    """
+    n_ok = sum(is_ok(r) for r in rows)
+    ok = [r for i, r in enumerate(rows) if is_ok(r) and i not in exclude]
+    cards = [("rows", f"{n_ok} ok / {len(rows) - n_ok} failed", f"{len(rows)} grid cells")]
     for title, col, best in (
         ("best top-1", "top1", max),
         ("fewest BRAM18", "bram18", min),

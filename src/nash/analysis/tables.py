@@ -18,6 +18,8 @@ __all__ = [
     "RESULT_TABLE_COLUMNS",
     "html_table",
     "md_table",
+    "RESULT_LEAD",
+    "si",
     "results_table",
     "pareto_table",
     "latency_table",
@@ -25,40 +27,78 @@ __all__ = [
 
 Table = tuple[list[str], list[list[str]]]
 
-# (column, header, digits) of the results table shown to people (paths go to the artefact table)
+# (column, header, digits) of the results table shown to people (paths go to the artefact table);
+# "export" and "fps_delta" come from the row's run records (see ``results_table``'s ``checks``)
 RESULT_TABLE_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("backbone", "backbone", 0),
     ("version", "version", 0),
     ("bits", "bits", 0),
     ("status", "status", 0),
+    ("pareto", "Pareto", 0),
     ("top1", "top-1 %", 2),
     ("top5", "top-5 %", 2),
-    ("error", "error %", 2),
     ("params", "params", 0),
     ("macs", "MACs", 0),
-    ("latency_ms", "latency ms", 2),
+    ("export", "export", 0),
     ("fps", "fps", 1),
+    ("fps_delta", "vs slowest", 0),
+    ("latency_ms", "latency ms", 2),
     ("lut", "LUT", 0),
     ("bram18", "BRAM18", 1),
     ("dsp", "DSP", 0),
     ("uram", "URAM", 0),
     ("fits_device", "fits", 0),
 )
+RESULT_LEAD = 4  # backbone, version, bits, status: a failed row shows its error after these
 
 
 def _cell(row: Mapping[str, Any], column: str, digits: int = 2) -> str:
     return fmt_column(column, row.get(column)) if column in COLUMN_DIGITS else fmt(row.get(column), digits)
 
 
-def results_table(rows: Sequence[Mapping[str, Any]], marks: Mapping[int, str] | None = None) -> Table:
-    """Every row with its numbers; ``marks`` adds a Pareto-membership column; failed rows get their error."""
+def si(value: Any) -> str:
+    """Compact count: ``180 k``, ``11.2 M``, ``1.82 G`` (at least three significant digits); ``-`` for missing."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return fmt(value)
+    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            v = value / scale
+            return f"{v:.2f} {unit}" if v < 10 else f"{v:.1f} {unit}" if v < 100 else f"{v:,.0f} {unit}"
+    return fmt(value, 0) if isinstance(value, int) else f"{value:.3g}"
+
+
+def results_table(
+    rows: Sequence[Mapping[str, Any]],
+    marks: Mapping[int, str] | None = None,
+    checks: Sequence[Mapping[str, str]] | None = None,
+) -> Table:
+    """Every row with its numbers and a last ``note`` column (warnings, a failed row's error).
+
+    Args:
+        rows: result rows.
+        marks: row index -> the Pareto fronts it lies on (column ``Pareto``).
+        checks: per row ``{"export", "fps_delta", "note"}`` texts from the run records
+            (``nash.analysis.review.row_checks``); without them the error message is the note.
+    """
     marks = marks or {}
-    headers = [h for _, h, _ in RESULT_TABLE_COLUMNS] + ["Pareto", "note"]
+    headers = [h for _, h, _ in RESULT_TABLE_COLUMNS] + ["note"]
     body = []
     for i, row in enumerate(rows):
-        cells = [_cell(row, c, d) for c, _, d in RESULT_TABLE_COLUMNS]
-        note = "" if is_ok(row) else str(row.get("error_message") or "failed (no message recorded)")
-        body.append(cells + [marks.get(i, ""), note])
+        extra = dict(checks[i]) if checks else {}
+        extra["pareto"] = marks.get(i, "")
+        cells = []
+        for c, _, d in RESULT_TABLE_COLUMNS:
+            if c in extra or c in ("export", "fps_delta"):
+                cells.append(extra.get(c, "-"))
+            elif c in ("params", "macs"):
+                cells.append(si(row.get(c)))
+            else:
+                cells.append(_cell(row, c, d))
+        if checks:
+            note = extra.get("note", "")
+        else:
+            note = "" if is_ok(row) else str(row.get("error_message") or "failed (no message recorded)")
+        body.append(cells + [note])
     return headers, body
 
 
@@ -100,7 +140,9 @@ def html_table(table: Table, css_class: str = "", row_classes: Sequence[str] | N
     A body row shorter than the header row ends in a cell spanning the remaining columns.
     """
     headers, body = table
-    numeric = [bool(body) and all(len(r) > k and _num_class(r[k]) for r in body) for k in range(len(headers))]
+    numeric = [
+        bool(body) and all(len(r) > k and "num" in _num_class(r[k]) for r in body) for k in range(len(headers))
+    ]
     num_th = ' class="num"'
     head = "".join(f"<th{num_th if n else ''}>{html.escape(h)}</th>" for h, n in zip(headers, numeric))
     lines = []
@@ -115,9 +157,24 @@ def html_table(table: Table, css_class: str = "", row_classes: Sequence[str] | N
     return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
 
 
+_UNITS = (" k", " M", " G", " %", " s", " min", " h", " ns")
+
+
+def _is_number(text: str) -> bool:
+    t = text.strip().lstrip("+")
+    for unit in _UNITS:
+        if t.endswith(unit):
+            t = t[: -len(unit)]
+            break
+    t = t.replace(",", "").replace(".", "", 1).replace("-", "", 1)
+    return t.isdigit() or text in ("-", "n/a", "=")
+
+
 def _num_class(text: str) -> str:
-    stripped = text.replace(",", "").replace(".", "", 1).replace("-", "", 1)
-    return ' class="num"' if stripped.isdigit() or text in ("-", "n/a") else ""
+    """``class="num"`` (right-aligned) for numbers, ``"warn"`` for warnings (``⚠ ...``), else nothing."""
+    if text.startswith("\u26a0"):  # a warning cell (see nash.analysis.review)
+        return ' class="num warn"' if _is_number(text[1:].strip()) else ' class="warn"'
+    return ' class="num"' if _is_number(text) else ""
 
 
 def md_table(table: Table) -> str:
