@@ -81,3 +81,27 @@ def residual_net(nas: bool, c: int = 8, hw: int = 8, classes: int = 10, bits: in
     w = b.quant(b.const(b.rng.normal(0, 0.1, (classes, c))), 8)
     out = b.node("Gemm", [f, w], transB=1)
     return b.build(out, (1, classes))
+
+
+def zoo_net(c: int = 8, hw: int = 16, classes: int = 10) -> onnx.ModelProto:
+    """One of every other lowered kind: strided conv, StreamingMaxPool, padded pool (SWG + Pool),
+    DownSampler, binary MVAU, Concat, average pool, Pad, MatMul and TopK (LabelSelect)."""
+    b = GraphBuilder((1, 3, hw, hw))
+    x = b.quant("inp", 8)
+    x = b.act(b.conv(x, 3, c, 3, stride=2, pad=1, wbits=4), 4, c)  # hw/2
+    x = b.node("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2])  # hw/4, StreamingMaxPool
+    p = b.node("MaxPool", [x], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])  # SWG + Pool
+    d = b.act(b.conv(x, c, c, 1, stride=1, wbits=3), 4)
+    x = b.node("Concat", [p, d], axis=1)  # 2c channels
+    x = b.act(b.conv(x, 2 * c, c, 1, stride=2, wbits=2), 1)  # DownSampler; bipolar out
+    x = b.quant(b.conv(x, c, c, 1, wbits=1), 1)  # binary MVAU
+    b.inits.append(numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads"))
+    x = b.node("Pad", [x, "pads"], mode="constant")
+    x = b.node("AveragePool", [x], kernel_shape=[2, 2], strides=[2, 2])  # not whole-map: SWG + Pool
+    g = b.node("GlobalAveragePool", [x])
+    f = b.node("Flatten", [g])
+    w = b.quant(b.const(b.rng.normal(0, 0.1, (c, classes))), 8)
+    out = b.node("MatMul", [b.quant(f, 8), w])
+    b.inits.append(numpy_helper.from_array(np.array([1], np.int64), "k"))
+    b.nodes.append(helper.make_node("TopK", [out, "k"], ["top_v", "top_i"], name="n_topk", axis=-1))
+    return b.build("top_i", (1, 1))
