@@ -23,6 +23,7 @@ __all__ = [
     "atomic_write_yaml",
     "append_jsonl",
     "read_jsonl",
+    "ensure_writable",
 ]
 
 
@@ -98,6 +99,40 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             break
     return rows
+
+
+def ensure_writable(path: str | os.PathLike[str], *, kind: str = "dir", what: str = "--out") -> Path:
+    """Check before any work that ``path`` can be written, so a long run never fails at its end.
+
+    ``kind="dir"``: ``path`` is (or will be) a directory; it is created. ``kind="file"``: ``path``
+    is a file; its parent directory is created and ``path`` must not be a directory. A probe file
+    is created and removed (``os.access`` says yes to root even on read-only file systems).
+
+    Raises:
+        OutputError: one line naming the path and the fix.
+    """
+    from nash.errors import OutputError
+
+    target = Path(path)
+    if kind == "file" and target.is_dir():
+        raise OutputError(
+            f"{what} {target} is a directory; give a file name, e.g. {target / 'model.onnx'}"
+        )
+    if kind == "dir" and target.exists() and not target.is_dir():
+        raise OutputError(f"{what} {target} is a file; give a directory")
+    directory = target if kind == "dir" else target.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+        if kind == "file" and target.exists() and not os.access(target, os.W_OK):
+            raise PermissionError(13, "Permission denied", str(target))
+    except (PermissionError, NotADirectoryError, FileExistsError, OSError) as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise OutputError(
+            f"cannot write {what} {target}: {reason.lower()}; choose a location you can write"
+        ) from None
+    return target
 
 
 def _json_default(obj: Any) -> Any:

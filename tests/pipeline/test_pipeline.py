@@ -69,20 +69,25 @@ def test_second_run_skips_everything(tiny_run):
 
 
 def test_adding_a_bit_tag_runs_only_the_new_cells(tiny_run, monkeypatch):
-    cfg, root, _, _ = tiny_run
+    import dataclasses
+
     import nash.pipeline.runner as runner
 
+    cfg, root, _, _ = tiny_run
     calls = []
-    real = runner.train_step
+    steps = list(runner.STEPS)
+    train = next(s for s in steps if s.name == "train")
 
-    def spy(ctx, backbone, version, bits, genotype):
-        res = real(ctx, backbone, version, bits, genotype) if bits == "w2a2" else None
-        calls.append((version, bits, res.skipped if res else None))
+    def spy_run(self, ctx, cell, upstream):
+        res = train.run(ctx, cell, upstream) if cell[2] == "w2a2" else None
+        calls.append((cell[1], cell[2], res.skipped if res else None))
         if res is None:
             raise RuntimeError("injected failure for this grid cell")
         return res
 
-    monkeypatch.setattr(runner, "train_step", spy)
+    Spy = type("Spy", (type(train),), {"run": spy_run})
+    steps[steps.index(train)] = Spy(**{f.name: getattr(train, f.name) for f in dataclasses.fields(train)})
+    monkeypatch.setattr(runner, "STEPS", tuple(steps))
     bigger = from_dict(ExperimentConfig, {**TINY, "bits": ["w2a2", "w4a4"], "search": cfg.search})
     rows = run_experiment(bigger, root, progress=False, log=lambda s: None)
     assert [(v, b, s) for v, b, s in calls if b == "w2a2"] == [("o", "w2a2", True), ("v4", "w2a2", True)]
@@ -121,7 +126,7 @@ def test_shipped_configs_load():
 
 
 def test_bad_stage_section_fails_before_running(tmp_path):
-    cfg = from_dict(ExperimentConfig, {"train": {"epochz": 1}})
+    cfg = from_dict(ExperimentConfig, {"reference_genotypes": "paper", "train": {"epochz": 1}})
     with pytest.raises(ConfigError, match="section 'train'.*epochz"):
         run_experiment(cfg, tmp_path / "exp", progress=False, log=lambda s: None)
     assert not (tmp_path / "exp").exists()
@@ -132,7 +137,7 @@ def test_reference_genotypes_replace_the_search(tmp_path):
 
     cfg = from_dict(
         ExperimentConfig, {"versions": ["v2", "v4"], "bits": ["w2a2"], "reference_genotypes": "paper"}
-    )
+    )  # no train: section needed when the run stops after the search
     rows = run_experiment(cfg, tmp_path, to="search", progress=False, log=lambda s: None)
     assert rows == []
     paper = load_reference_genotypes(default_reference_path())

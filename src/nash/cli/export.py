@@ -45,6 +45,8 @@ def _run_check(path: str, strict: bool) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run the export (or the conformance-only check) and print a summary."""
+    import sys
+    import warnings
     from pathlib import Path
 
     from nash.errors import ExportError
@@ -53,9 +55,15 @@ def run(args: argparse.Namespace) -> int:
         return _run_check(args.check, args.strict)
     if not args.checkpoint:
         raise ExportError("give a CHECKPOINT to export, or --check MODEL.onnx to check a QONNX file")
-    from nash.export import export_checkpoint
+    from nash.io import ensure_writable
 
     out = args.out or str(Path(args.checkpoint).with_name("model.onnx"))
+    ensure_writable(out, kind="file")  # before the export, which takes up to a minute
+    print(f"exporting {args.checkpoint} to QONNX and checking it against PyTorch on {args.n_check} images ...",
+          flush=True)  # fmt: skip
+    warnings.filterwarnings("ignore", message="fast_hadamard_transform package not found")
+    from nash.export import export_checkpoint
+
     check = export_checkpoint(
         args.checkpoint,
         out,
@@ -63,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         data_root=args.data,
         strict=args.strict,
         onnxruntime=not args.skip_onnxruntime,
-        progress=not args.no_progress,
+        progress=not args.no_progress and sys.stderr.isatty(),
     )
     for v in check["conformance"]:
         print(f"violation: {v['node']} ({v['op_type']}) [{v['rule']}]: {v['message']}; {v['hint']}")

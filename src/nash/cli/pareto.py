@@ -34,7 +34,9 @@ def _render(headers: list[str], body: list[list[str]]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Load the table, compute the front, print it; exit 0 (1 when no row has both values)."""
     from nash.analysis import load_results, pareto_front, pareto_table, resolve_metric
+    from nash.cli.report import check_results
 
+    check_results(args.results)
     mx, my = resolve_metric(args.x), resolve_metric(args.y)
     rows = [r for r in load_results(args.results) if (r.get("status") or "ok") == "ok"]
     front = pareto_front(rows, mx.column, my.column)

@@ -24,21 +24,39 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["search", "train", "export", "hw", "report"],
         help="last stage to run (default: report)",
     )
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument(
+        "--rerun",
+        action="append",
+        default=[],
+        choices=["search", "train", "export", "hw"],
+        metavar="STAGE",
+        help="accept changed settings of STAGE (search | train | export | hw): its finished cells whose "
+        "settings differ from the config run again from scratch (repeatable). Without it a changed "
+        "setting is refused, naming the key",
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars, one line per stage (bars are also off when stderr is not a terminal)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the config, run the grid, print the results and the Pareto sets."""
+    import sys
     import time
 
     from nash.config.base import load_config
     from nash.config.pipeline import ExperimentConfig
     from nash.pipeline import run_experiment
+    from nash.pipeline.steps import quiet_brevitas
 
+    quiet_brevitas()
     cfg = load_config(ExperimentConfig, args.config)
     start = time.perf_counter()
-    rows = run_experiment(cfg, args.out, to=args.to, progress=not args.no_progress)
+    progress = not args.no_progress and sys.stderr.isatty()  # no \r bars in log files
+    rows = run_experiment(cfg, args.out, to=args.to, progress=progress, log=_flushed, rerun=args.rerun)
     minutes = (time.perf_counter() - start) / 60
     failed = [r for r in rows if r.get("status") != "ok"]
     print(
@@ -49,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     if args.to == "report" and rows:
         print(f"report: {Path(args.out) / 'report' / 'report.html'}")
     return 1 if failed else 0
+
+
+def _flushed(line: str) -> None:
+    print(line, flush=True)
 
 
 def _print_pareto_sets(rows: list[dict]) -> None:

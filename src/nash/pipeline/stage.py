@@ -1,35 +1,61 @@
-"""Stage bookkeeping: a finished stage leaves a ``stage.json`` marker with its config fingerprint.
+"""Stage bookkeeping: each stage directory holds a ``stage.json`` record that never lies.
 
-A stage is skipped when its marker exists and the fingerprint of the config it would run with is
-unchanged; a stage without a marker but with partial output is resumed by the stage itself.
+The record (schema 2) holds the stage's settings, the checksums of its input artefacts (e.g. the
+genotype a training used), the size and checksum of each output file, numeric outputs and the run
+time. Every path in it is relative to the stage directory or to the experiment directory, so an
+experiment can be moved, copied or run from any working directory.
+
+What ``run_stage`` does with an existing record:
+
+- same settings, same inputs, output files intact -> **skip** (the record is not touched);
+- settings changed -> **refused** with ``StageChanged`` naming the keys and old/new values, unless
+  the stage may re-run (``rerun=True``: ``nash run --rerun STAGE``; export and hw always may, they
+  are cheap and deterministic) -> the directory is cleared and the stage runs afresh;
+- an input changed (its upstream stage ran again) or an output file is missing/truncated -> the
+  directory is cleared and the stage runs afresh (said in the log);
+- the stage was interrupted (record ``running``) -> it resumes.
+
+The record is written as ``running`` before the work starts and as ``ok`` after it finished, so it
+is rewritten only when the stage really runs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nash.errors import ConfigError
 from nash.io import atomic_write_json
+from nash.records import config_diff, file_digest, format_diff, verify_file
 
-__all__ = ["StageResult", "fingerprint", "run_stage", "MARKER"]
+__all__ = ["StageResult", "StageChanged", "fingerprint", "run_stage", "read_record", "settings_diff", "MARKER"]
 
 MARKER = "stage.json"
+SCHEMA = 2
+# keys of schema-1 records that held paths relative to the caller's working directory
+_LEGACY_PATH_KEYS = ("genotype", "checkpoint", "source")
+
+
+class StageChanged(ConfigError):
+    """A finished or interrupted stage was run with other settings than the config asks for now."""
 
 
 @dataclass(frozen=True)
 class StageResult:
-    """What one stage produced (``outputs``) and whether it ran now or was found done."""
+    """What one stage produced and whether it ran now (``skipped`` False) or was found done."""
 
     name: str
     directory: Path
-    outputs: dict[str, Any]
+    outputs: dict[str, Any]  # numbers recorded by the stage
     skipped: bool
     seconds: float
+    files: dict[str, Path] = field(default_factory=dict)  # output name -> file (absolute or cwd-based)
 
 
 def fingerprint(settings: dict[str, Any]) -> str:
@@ -38,40 +64,145 @@ def fingerprint(settings: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def read_record(directory: Path) -> dict[str, Any] | None:
+    """The stage record of ``directory``, or None when absent or unreadable."""
+    try:
+        data = json.loads((directory / MARKER).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def settings_diff(
+    record: Mapping[str, Any] | None, settings: Mapping[str, Any], free: Iterable[str] = ()
+) -> list[tuple[str, Any, Any]]:
+    """Keys whose recorded value differs from ``settings`` (``free`` keys ignored); [] without a record."""
+    if not record or not isinstance(record.get("settings"), dict):
+        return []
+    ignore = set(free)
+    if record.get("schema") != SCHEMA:
+        ignore |= set(_LEGACY_PATH_KEYS)
+    return config_diff(record["settings"], settings, ignore=ignore)
+
+
+def _inputs_changed(record: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[str]:
+    if record.get("schema") != SCHEMA:
+        return []
+    old = record.get("inputs") or {}
+    return [k for k in sorted(set(old) | set(inputs)) if (old.get(k) or {}).get("sha256") != (inputs.get(k) or {}).get("sha256")]
+
+
+def _damaged(directory: Path, record: Mapping[str, Any], files: Mapping[str, str]) -> list[str]:
+    digests = record.get("files") if record.get("schema") == SCHEMA else {}
+    problems = []
+    for key, name in files.items():
+        why = verify_file(directory / name, (digests or {}).get(key))
+        if why:
+            problems.append(f"{name} {why}")
+    return problems
+
+
 def run_stage(
-    name: str, directory: Path, settings: dict[str, Any], work: Callable[[bool], dict[str, Any]]
+    name: str,
+    directory: Path,
+    settings: dict[str, Any],
+    work: Callable[[bool], dict[str, Any]],
+    *,
+    root: Path | None = None,
+    inputs: Mapping[str, Path] | None = None,
+    files: Mapping[str, str] | None = None,
+    free: Iterable[str] = (),
+    rerun: bool = False,
+    key_name: Callable[[str], str] = str,
+    label: str = "",
+    on_start: Callable[[bool, str], None] | None = None,
 ) -> StageResult:
-    """Run ``work(resume)`` unless ``directory`` holds a marker for the same settings.
+    """Run ``work(resume)`` unless ``directory`` holds a valid record for the same settings and inputs.
 
     Args:
-        name: stage name for logs and the marker.
+        name: stage name for logs and the record.
         directory: the stage's run directory.
-        settings: everything that determines the stage's result (fingerprinted).
-        work: does the stage; receives ``resume=True`` when partial output exists; returns the
-            outputs to record (paths relative to nothing, numbers).
+        settings: everything that decides the stage's result (paths excluded: see ``inputs``).
+        work: does the stage; receives ``resume=True`` when an interrupted run is to be continued;
+            returns numbers to record (paths go in ``files``).
+        root: the experiment directory; input paths are recorded relative to it.
+        inputs: upstream artefacts the stage reads, identified by checksum.
+        files: output name -> file name inside ``directory``; checked (size, sha256) before a skip.
+        free: settings that may change without changing the result (device, data location).
+        rerun: changed settings re-run the stage instead of being refused.
+        key_name: how a settings key is named in messages (``lr`` -> ``train.lr``).
+        label: the stage's grid cell for messages (``resnet18-o-w2a2``).
+        on_start: called as ``on_start(resume, reason)`` just before ``work`` runs.
+
+    Raises:
+        StageChanged: changed settings and ``rerun`` is False.
     """
-    marker = directory / MARKER
-    fp = fingerprint(settings)
-    if marker.exists():
-        try:
-            done = json.loads(marker.read_text())
-        except json.JSONDecodeError:
-            done = {}
-        if done.get("fingerprint") == fp and done.get("status") == "ok":
-            return StageResult(name, directory, done.get("outputs", {}), True, 0.0)
-    resume = directory.exists() and any(directory.iterdir())
+    files = dict(files or {})
+    root = root if root is not None else directory.parent.parent
+    input_digests = {k: {"path": _relative(Path(p), root), **file_digest(p)} for k, p in (inputs or {}).items()}
+    record = read_record(directory)
+    resume, reason = _decide(name, directory, record, settings, input_digests, files, free, rerun, key_name, label)
+    if reason == "":
+        assert record is not None
+        paths = {k: directory / v for k, v in files.items()}
+        return StageResult(name, directory, _numbers(record.get("outputs", {})), True, 0.0, paths)
+    if not resume and directory.exists() and any(directory.iterdir()):
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    base = {"schema": SCHEMA, "stage": name, "fingerprint": fingerprint(settings), "settings": settings,
+            "inputs": input_digests}  # fmt: skip
+    atomic_write_json(directory / MARKER, {**base, "status": "running", "started": _now()})
+    if on_start is not None:
+        on_start(resume, reason)
     start = time.perf_counter()
-    outputs = work(resume)
+    outputs = _numbers(work(resume))
     seconds = time.perf_counter() - start
+    digests = {k: file_digest(directory / v) for k, v in files.items()}
     atomic_write_json(
-        marker,
-        {
-            "stage": name,
-            "status": "ok",
-            "fingerprint": fp,
-            "settings": settings,
-            "outputs": outputs,
-            "seconds": round(seconds, 2),
-        },
+        directory / MARKER,
+        {**base, "status": "ok", "finished": _now(), "files": {k: {"path": files[k], **d} for k, d in digests.items()},
+         "outputs": outputs, "seconds": round(seconds, 2)},  # fmt: skip
     )
-    return StageResult(name, directory, outputs, False, seconds)
+    return StageResult(name, directory, outputs, False, seconds, {k: directory / v for k, v in files.items()})
+
+
+def _decide(name, directory, record, settings, inputs, files, free, rerun, key_name, label) -> tuple[bool, str]:
+    """``(resume, reason)``; reason ``""`` means skip."""
+    partial = directory.exists() and any(p.name != MARKER for p in directory.iterdir())
+    if record is None:
+        return partial, "resuming" if partial else "new"
+    diffs = settings_diff(record, settings, free)
+    if diffs:
+        named = [(key_name(k), old, new) for k, old, new in diffs]
+        if not rerun:
+            raise StageChanged(
+                f"{name} {label} ran with other settings than the config now asks for "
+                f"({format_diff(named)}); pass --rerun {name} to run it again with the new settings "
+                "(its old results are replaced) or use a new --out"
+            )
+        return False, f"settings changed ({format_diff(named)})"
+    changed = _inputs_changed(record, inputs)
+    if changed:
+        return False, f"its input {', '.join(changed)} changed"
+    if record.get("status") == "ok":
+        damaged = _damaged(directory, record, files)
+        if damaged:
+            return False, f"{'; '.join(damaged)}"
+        return False, ""
+    return partial, "resuming" if partial else "new"
+
+
+def _numbers(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop path strings (schema-1 records held cwd-relative paths); keep numbers and the rest."""
+    return {k: v for k, v in outputs.items() if not (isinstance(v, str) and ("/" in v or "\\" in v))}
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")

@@ -1,119 +1,191 @@
-"""The pipeline's steps: each turns a grid cell's settings into an artefact in its own directory.
+"""The pipeline's steps, in one table (``STEPS``) that the runner iterates in order.
 
-Every step is ``step(ctx, ...) -> StageResult`` built on ``run_stage`` (skip when done, resume when
-partial). Steps import their stage lazily so ``nash run --help`` stays fast.
+A ``Step`` knows its settings for a grid cell, the upstream artefacts it reads (``inputs``), the
+files it leaves in its directory, how to do the work, and how to put its outputs into a results
+row. Adding a stage = one ``Step`` in ``STEPS`` (and its name in ``nash.config.pipeline.STAGES``).
+Steps import their stage lazily so ``nash run --help`` stays fast.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nash.config.base import from_dict
+from nash.config.base import from_dict, to_dict
 from nash.config.pipeline import ExperimentConfig
 from nash.errors import ConfigError
-from nash.pipeline.stage import StageResult, run_stage
+from nash.pipeline.stage import StageResult, read_record, run_stage, settings_diff
 
-__all__ = ["Context", "search_step", "train_step", "export_step", "hw_step", "STEPS"]
+__all__ = ["Context", "Step", "STEPS", "check_sections", "planned_conflicts", "quiet_brevitas"]
+
+Cell = tuple[str, ...]  # (backbone, strategy) for search; (backbone, version, bits) for the rest
 
 
 @dataclass(frozen=True)
 class Context:
-    """Where an experiment lives and how it was configured."""
+    """Where an experiment lives, how it was configured, and how it should run."""
 
     cfg: ExperimentConfig
     root: Path
     progress: bool = True
+    rerun: frozenset[str] = frozenset()  # stages whose changed settings re-run instead of failing
+    log: Callable[[str], None] = print
 
     def dir(self, stage: str, *parts: str) -> Path:
         """The run directory of one stage for one grid cell, e.g. ``train/resnet18-v3-w2a2``."""
         return self.root / stage / "-".join(parts)
 
 
-def search_step(ctx: Context, backbone: str, strategy: str) -> StageResult:
-    """Search (Algorithm 1) with one strategy, or copy a published genotype; -> genotype.json."""
-    out = ctx.dir("search", backbone, strategy)
+@dataclass(frozen=True)
+class Step:
+    """One pipeline stage; see the module docstring."""
+
+    name: str
+    scope: str  # "strategy": once per (backbone, strategy); "cell": once per grid cell
+    doing: str  # what the log says while it runs
+    files: Mapping[str, str]  # output name -> file name in the stage directory
+    settings: Callable[[Context, Cell], dict[str, Any]]
+    work: Callable[[Context, Cell, Path, Mapping[str, StageResult], bool], dict[str, Any]]
+    inputs: Callable[[Context, Cell, Mapping[str, StageResult]], dict[str, Path]] = lambda c, k, u: {}
+    fill: Callable[[dict[str, Any], StageResult, Context], None] = lambda row, res, ctx: None
+    free: tuple[str, ...] = ()  # settings that may change without changing the result
+    may_rerun: bool = False  # changed settings re-run it without --rerun (cheap, deterministic)
+    section: str = ""  # the experiment config section its settings come from
+    applies: Callable[[Cell], bool] = field(default=lambda cell: True)
+
+    def directory(self, ctx: Context, cell: Cell) -> Path:
+        return ctx.dir(self.name, *cell)
+
+    def key_name(self, key: str) -> str:
+        """A settings key as the experiment config spells it (``lr`` -> ``train.lr``)."""
+        if key in ("seed", "backbone", "version", "strategy", "bits"):
+            return key
+        if key == "reference":
+            return "reference_genotypes"
+        return f"{self.section}.{key}" if self.section else key
+
+    def run(self, ctx: Context, cell: Cell, upstream: Mapping[str, StageResult]) -> StageResult:
+        """Run (or skip, or resume) this step for one cell; see ``nash.pipeline.stage.run_stage``."""
+        out = self.directory(ctx, cell)
+        label = "-".join(cell)
+
+        def start(resume: bool, reason: str) -> None:
+            why = "" if reason in ("new", "resuming") else f" ({reason})"
+            ctx.log(f"[{self.name} {label}] {'resuming: ' if resume else ''}{self.doing}{why}")
+
+        return run_stage(
+            self.name,
+            out,
+            self.settings(ctx, cell),
+            lambda resume: self.work(ctx, cell, out, upstream, resume),
+            root=ctx.root,
+            inputs=self.inputs(ctx, cell, upstream),
+            files=self.files,
+            free=self.free,
+            rerun=self.may_rerun or self.name in ctx.rerun,
+            key_name=self.key_name,
+            label=label,
+            on_start=start,
+        )
+
+    def conflict(self, ctx: Context, cell: Cell) -> list[tuple[str, Any, Any]]:
+        """Settings that differ from this cell's record and would be refused (empty when fine)."""
+        if self.may_rerun or self.name in ctx.rerun:
+            return []
+        record = read_record(self.directory(ctx, cell))
+        return [(self.key_name(k), o, n) for k, o, n in settings_diff(record, self.settings(ctx, cell), self.free)]
+
+
+# ---------------------------------------------------------------- search
+
+
+def _search_settings(ctx: Context, cell: Cell) -> dict[str, Any]:
+    backbone, strategy = cell
     if ctx.cfg.reference_genotypes:
-        settings = {"reference": str(ctx.cfg.reference_genotypes), "backbone": backbone, "strategy": strategy}
+        return {"reference": str(ctx.cfg.reference_genotypes), "backbone": backbone, "strategy": strategy}
+    return to_dict(_search_config(ctx, cell))
 
-        def work(resume: bool) -> dict[str, Any]:
-            from nash.space import default_reference_path, load_reference_genotypes
 
-            source = ctx.cfg.reference_genotypes
-            path = default_reference_path() if source == "paper" else source
-            genotypes = load_reference_genotypes(path, backbone=backbone)
-            path = genotypes[strategy].save(out / "genotype.json")
-            return {"genotype": str(path)}
-
-        return run_stage("search", out, settings, work)
-
+def _search_config(ctx: Context, cell: Cell) -> Any:
     from nash.config.search import SearchConfig
 
-    scfg = from_dict(
-        SearchConfig, {**ctx.cfg.search, "backbone": backbone, "strategy": strategy, "seed": ctx.cfg.seed}
-    )
-
-    def work(resume: bool) -> dict[str, Any]:
-        from nash.search import run_search
-
-        run_search(scfg, out, resume=resume, progress=ctx.progress)
-        return {"genotype": str(out / "genotype.json")}
-
-    return run_stage("search", out, _settings(scfg), work)
+    backbone, strategy = cell
+    return from_dict(SearchConfig, {**ctx.cfg.search, "backbone": backbone, "strategy": strategy, "seed": ctx.cfg.seed})
 
 
-def train_step(ctx: Context, backbone: str, version: str, bits: str, genotype: str | None) -> StageResult:
-    """QAT training (Algorithm 2) of one grid cell; -> best.pt and its metrics."""
+def _search_work(ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageResult], resume: bool) -> dict:
+    backbone, strategy = cell
+    if ctx.cfg.reference_genotypes:
+        from nash.space import default_reference_path, load_reference_genotypes
+
+        source = ctx.cfg.reference_genotypes
+        path = default_reference_path() if source == "paper" else source
+        load_reference_genotypes(path, backbone=backbone)[strategy].save(out / "genotype.json")
+        return {}
+    from nash.search import run_search
+
+    run_search(_search_config(ctx, cell), out, resume=resume, progress=ctx.progress)
+    return {}
+
+
+def _search_fill(row: dict[str, Any], res: StageResult, ctx: Context) -> None:
+    row["genotype_path"] = _rel(ctx, res.files["genotype"])
+
+
+# ---------------------------------------------------------------- train
+
+
+def _train_config(ctx: Context, cell: Cell, genotype: str | None) -> Any:
     from nash.config.train import TrainConfig
 
-    out = ctx.dir("train", backbone, version, bits)
-    tcfg = from_dict(
-        TrainConfig,
+    backbone, version, bits = cell
+    grid = {"backbone": backbone, "version": version, "bits": bits, "genotype": genotype, "seed": ctx.cfg.seed}
+    return from_dict(TrainConfig, {**ctx.cfg.train, **grid})
+
+
+def _train_settings(ctx: Context, cell: Cell) -> dict[str, Any]:
+    placeholder = None if cell[1] == "o" else "search/genotype.json"  # validation wants one
+    settings = to_dict(_train_config(ctx, cell, placeholder))
+    settings.pop("genotype", None)  # the genotype is an input, identified by its checksum
+    return settings
+
+
+def _train_inputs(ctx: Context, cell: Cell, upstream: Mapping[str, StageResult]) -> dict[str, Path]:
+    return {"genotype": upstream["search"].files["genotype"]} if "search" in upstream else {}
+
+
+def _train_work(ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageResult], resume: bool) -> dict:
+    from nash.train import run_training
+
+    genotype = upstream["search"].files["genotype"].resolve() if "search" in upstream else None
+    cfg = _train_config(ctx, cell, None if genotype is None else str(genotype))
+    metrics = run_training(cfg, out, resume=resume, progress=ctx.progress)
+    return {k: v for k, v in _plain(metrics).items() if not k.endswith("_path")}
+
+
+def _train_fill(row: dict[str, Any], res: StageResult, ctx: Context) -> None:
+    top1 = res.outputs.get("top1")
+    row.update(
         {
-            **ctx.cfg.train,
-            "backbone": backbone,
-            "version": version,
-            "bits": bits,
-            "genotype": genotype,
-            "seed": ctx.cfg.seed,
-        },
+            "top1": top1,
+            "top5": res.outputs.get("top5"),
+            "error": None if top1 is None else round(100.0 - float(top1), 4),
+            "params": res.outputs.get("params"),
+            "macs": res.outputs.get("macs"),
+            "checkpoint_path": _rel(ctx, res.files["checkpoint"]),
+        }
     )
 
-    def work(resume: bool) -> dict[str, Any]:
-        from nash.train import run_training
 
-        metrics = run_training(tcfg, out, resume=resume, progress=ctx.progress)
-        return {**_plain(metrics), "checkpoint": str(out / "best.pt")}
-
-    return run_stage("train", out, _settings(tcfg), work)
-
-
-def export_step(ctx: Context, backbone: str, version: str, bits: str, checkpoint: str) -> StageResult:
-    """Export the trained model to QONNX and verify it against PyTorch; -> model.onnx."""
-    out = ctx.dir("export", backbone, version, bits)
-    opts = _export_options(ctx.cfg.export)
-    settings = {"checkpoint": checkpoint, **opts, "source": _stamp(checkpoint)}
-
-    def work(resume: bool) -> dict[str, Any]:
-        from nash.export import export_checkpoint
-
-        check = export_checkpoint(
-            checkpoint,
-            out / "model.onnx",
-            data_root=ctx.cfg.train.get("data_root"),
-            progress=ctx.progress,
-            **opts,
-        )
-        return {"onnx": str(out / "model.onnx"), "check": _plain(check)}
-
-    return run_stage("export", out, settings, work)
-
+# ---------------------------------------------------------------- export
 
 _EXPORT_KEYS = {"n_check": int, "strict": bool, "onnxruntime": bool}
 
 
-def _export_options(section: dict[str, Any]) -> dict[str, Any]:
+def _export_options(section: Mapping[str, Any]) -> dict[str, Any]:
     """The experiment's ``export:`` section: n_check (64), strict (False), onnxruntime (True)."""
     unknown = sorted(set(section) - set(_EXPORT_KEYS))
     if unknown:
@@ -123,24 +195,43 @@ def _export_options(section: dict[str, Any]) -> dict[str, Any]:
     return opts
 
 
-def hw_step(ctx: Context, backbone: str, version: str, bits: str, onnx_path: str) -> StageResult:
-    """Lower the QONNX graph to dataflow layers, fold, estimate; -> estimate.json."""
+def quiet_brevitas() -> None:
+    """Silence Brevitas' import-time note that an optional CUDA kernel package is absent."""
+    warnings.filterwarnings("ignore", message="fast_hadamard_transform package not found")
+
+
+def _export_work(ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageResult], resume: bool) -> dict:
+    quiet_brevitas()
+    from nash.export import export_checkpoint
+
+    check = export_checkpoint(
+        upstream["train"].files["checkpoint"],
+        out / "model.onnx",
+        data_root=ctx.cfg.train.get("data_root"),
+        progress=ctx.progress,
+        **_export_options(ctx.cfg.export),
+    )
+    return {"check": _plain(check)}
+
+
+def _export_fill(row: dict[str, Any], res: StageResult, ctx: Context) -> None:
+    row["onnx_path"] = _rel(ctx, res.files["onnx"])
+
+
+# ---------------------------------------------------------------- hw
+
+
+def _hw_config(ctx: Context) -> Any:
     from nash.config.hw import HwConfig
 
-    out = ctx.dir("hw", backbone, version, bits)
-    hcfg = from_dict(HwConfig, dict(ctx.cfg.hw))
-
-    def work(resume: bool) -> dict[str, Any]:
-        from nash.hw import estimate_model, write_estimate
-
-        est = estimate_model(onnx_path, hcfg)
-        write_estimate(est, out)
-        return {"estimate": str(out / "estimate.json"), **_hw_summary(est)}
-
-    return run_stage("hw", out, {**_settings(hcfg), "source": _stamp(onnx_path)}, work)
+    return from_dict(HwConfig, dict(ctx.cfg.hw))
 
 
-def _hw_summary(est: Any) -> dict[str, Any]:
+def _hw_work(ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageResult], resume: bool) -> dict:
+    from nash.hw import estimate_model, write_estimate
+
+    est = estimate_model(upstream["export"].files["onnx"], _hw_config(ctx))
+    write_estimate(est, out)
     totals = est.totals
     return {
         "fps": est.fps,
@@ -154,17 +245,129 @@ def _hw_summary(est: Any) -> dict[str, Any]:
     }
 
 
-def _settings(cfg: Any) -> dict[str, Any]:
-    from nash.config.base import to_dict
+def _hw_fill(row: dict[str, Any], res: StageResult, ctx: Context) -> None:
+    for k in ("fps", "latency_ms", "lut", "bram18", "dsp", "uram", "fits_device", "device"):
+        row[k] = res.outputs.get(k)
+    row["estimate_path"] = _rel(ctx, res.files["estimate"])
 
-    return to_dict(cfg)
+
+STEPS: tuple[Step, ...] = (
+    Step(
+        name="search",
+        scope="strategy",
+        doing="searching",
+        files={"genotype": "genotype.json"},
+        settings=_search_settings,
+        work=_search_work,
+        fill=_search_fill,
+        free=("device", "data_root", "workers"),
+        section="search",
+    ),
+    Step(
+        name="train",
+        scope="cell",
+        doing="training",
+        files={"checkpoint": "best.pt"},
+        settings=_train_settings,
+        work=_train_work,
+        inputs=_train_inputs,
+        fill=_train_fill,
+        free=("device", "data_root", "workers", "log_every"),
+        section="train",
+    ),
+    Step(
+        name="export",
+        scope="cell",
+        doing="exporting to QONNX and checking it against PyTorch (20-80 s on a CPU)",
+        files={"onnx": "model.onnx", "check": "export_check.json"},
+        settings=lambda ctx, cell: _export_options(ctx.cfg.export),
+        work=_export_work,
+        inputs=lambda ctx, cell, up: {"checkpoint": up["train"].files["checkpoint"]},
+        fill=_export_fill,
+        may_rerun=True,
+        section="export",
+    ),
+    Step(
+        name="hw",
+        scope="cell",
+        doing="estimating FINN hardware cost",
+        files={"estimate": "estimate.json"},
+        settings=lambda ctx, cell: to_dict(_hw_config(ctx)),
+        work=_hw_work,
+        inputs=lambda ctx, cell, up: {"onnx": up["export"].files["onnx"]},
+        fill=_hw_fill,
+        may_rerun=True,
+        section="hw",
+    ),
+)
 
 
-def _stamp(path: str) -> str:
-    """Identify an input artefact by size and mtime, so a re-trained model is re-exported."""
-    p = Path(path)
-    st = p.stat()
-    return f"{st.st_size}:{int(st.st_mtime)}"
+def step_cells(ctx: Context, step: Step) -> list[Cell]:
+    """The cells a step runs for: (backbone, strategy) pairs or the grid's (backbone, version, bits)."""
+    if step.scope == "strategy":
+        return [(b, s) for b in ctx.cfg.backbones for s in ctx.cfg.strategies()]
+    return list(ctx.cfg.grid())
+
+
+def planned_conflicts(ctx: Context, steps: tuple[Step, ...]) -> list[tuple[Step, Cell, list]]:
+    """Every (step, cell) whose record holds other settings than the config (refused unless --rerun)."""
+    found = []
+    for step in steps:
+        for cell in step_cells(ctx, step):
+            diffs = step.conflict(ctx, cell)
+            if diffs:
+                found.append((step, cell, diffs))
+    return found
+
+
+def check_sections(cfg: ExperimentConfig, to: str = "report") -> None:
+    """Validate every stage section before anything runs, so a typo fails in seconds, not hours.
+
+    A missing (or empty) ``search:`` section is an error when a search would run, and a missing
+    ``train:`` section when training would: both would silently start the full, paper-scale
+    defaults (a 50-epoch width-64 search on 60k images).
+
+    Raises:
+        ConfigError: naming the section and the bad key or value.
+    """
+    from nash.config.hw import HwConfig
+    from nash.config.pipeline import STAGES
+    from nash.config.search import SearchConfig
+    from nash.config.train import TrainConfig
+
+    last = STAGES.index(to)
+    if cfg.strategies() and not cfg.reference_genotypes and not cfg.search:
+        raise ConfigError(
+            "the experiment has no 'search:' section (or it is empty), so versions "
+            f"{', '.join(cfg.strategies())} would search with every paper-scale default; add a 'search:' "
+            "section (see configs/demo.yaml) or set 'reference_genotypes: paper'"
+        )
+    if last >= STAGES.index("train") and not cfg.train:
+        raise ConfigError(
+            "the experiment has no 'train:' section (or it is empty), so every grid cell would train "
+            "with the paper-scale defaults; add a 'train:' section (see configs/demo.yaml)"
+        )
+    backbone = cfg.backbones[0]
+    checks = [
+        ("search", SearchConfig, {"backbone": backbone, "strategy": "v3"}),
+        ("train", TrainConfig, {"backbone": backbone, "version": "o", "bits": cfg.bits[0]}),
+        ("hw", HwConfig, {}),
+    ]
+    for name, cls, grid in checks:
+        section = getattr(cfg, name)
+        try:
+            from_dict(cls, {**section, **grid})
+        except ConfigError as exc:
+            raise ConfigError(f"experiment section '{name}': {exc}") from None
+    _export_options(cfg.export)
+
+
+def _rel(ctx: Context, path: Path) -> str:
+    """A path inside the experiment as the results table stores it: relative to the experiment."""
+    try:
+        return str(Path(path).relative_to(ctx.root))
+    except ValueError:
+        return str(path)
 
 
 def _plain(d: Any) -> Any:
@@ -184,30 +387,3 @@ def _plain(d: Any) -> Any:
 
 
 _DROP = object()
-
-STEPS = {"search": search_step, "train": train_step, "export": export_step, "hw": hw_step}
-
-
-def check_sections(cfg: ExperimentConfig) -> None:
-    """Validate every stage section before anything runs, so a typo fails in seconds, not hours.
-
-    Raises:
-        ConfigError: naming the section and the bad key or value.
-    """
-    from nash.config.hw import HwConfig
-    from nash.config.search import SearchConfig
-    from nash.config.train import TrainConfig
-
-    backbone = cfg.backbones[0]
-    checks = [
-        ("search", SearchConfig, {"backbone": backbone, "strategy": "v3"}),
-        ("train", TrainConfig, {"backbone": backbone, "version": "o", "bits": cfg.bits[0]}),
-        ("hw", HwConfig, {}),
-    ]
-    for name, cls, grid in checks:
-        section = getattr(cfg, name)
-        try:
-            from_dict(cls, {**section, **grid})
-        except ConfigError as exc:
-            raise ConfigError(f"experiment section '{name}': {exc}") from None
-    _export_options(cfg.export)

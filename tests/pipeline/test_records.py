@@ -1,0 +1,300 @@
+"""Issue 15 items 1, 3, 6, 7, 8, 12 and issue 13 (the step table), on a pipeline whose stages are fakes.
+
+The stage functions (``run_training``, ``export_checkpoint``, ``estimate_model``) are replaced by
+fast fakes that write small artefacts, so these tests check the pipeline's bookkeeping in seconds;
+``test_pipeline.py`` runs the real stages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from nash.config.base import from_dict, load_config, save_config
+from nash.config.pipeline import STAGES, ExperimentConfig
+from nash.errors import ConfigError, LockError
+from nash.pipeline import StageChanged, run_experiment
+from nash.pipeline.lock import LOCK_NAME, experiment_lock
+from nash.pipeline.steps import STEPS
+
+EXP = {
+    "name": "fake",
+    "versions": ["o", "v4"],
+    "bits": ["w2a2"],
+    "reference_genotypes": "paper",
+    "train": {"width": 4, "epochs": 1, "lr": 0.1, "train_subset": 64, "stem": "small"},
+    "export": {"n_check": 8, "onnxruntime": False},
+    "hw": {"fold": "max", "clock_ns": 5.0},
+}
+
+
+class Fakes:
+    """Counting fakes of the three expensive stages."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, bool]] = []
+
+    def run_training(self, cfg, out_dir, *, resume=False, progress=True):
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        self.calls.append(("train", out.name, resume))
+        save_config(cfg, out / "config.yaml")
+        (out / "best.pt").write_bytes(f"weights {cfg.version} {cfg.bits} lr={cfg.lr}".encode() * 50)
+        return {"top1": 80.0, "top5": 99.0, "epoch": 1, "params": 10, "macs": 100, "best_path": str(out / "best.pt")}
+
+    def export_checkpoint(self, ckpt, out_path, **kw):
+        out = Path(out_path)
+        self.calls.append(("export", out.parent.name, False))
+        out.write_bytes(b"onnx:" + Path(ckpt).read_bytes()[:32])
+        (out.parent / "export_check.json").write_text('{"ok": true}')
+        return {"ok": True, "max_abs_diff": 0.0, "top1_agreement": 1.0, "n": 8, "conformance": []}
+
+    def estimate_model(self, onnx_path, cfg):
+        self.calls.append(("hw", Path(onnx_path).parent.name, False))
+        return SimpleNamespace(fps=100.0, latency_ms=1.0, totals={"lut": 10, "bram18": 2, "dsp": 0, "uram": 0},
+                               device=None, fits=None, path=str(onnx_path))  # fmt: skip
+
+    def write_estimate(self, est, out_dir):
+        Path(out_dir, "estimate.json").write_text(json.dumps({"fps": est.fps}))
+
+    def trained(self) -> list[str]:
+        return [name for stage, name, _ in self.calls if stage == "train"]
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    import nash.export
+    import nash.hw
+    import nash.train
+
+    f = Fakes()
+    monkeypatch.setattr(nash.train, "run_training", f.run_training)
+    monkeypatch.setattr(nash.export, "export_checkpoint", f.export_checkpoint)
+    monkeypatch.setattr(nash.hw, "estimate_model", f.estimate_model)
+    monkeypatch.setattr(nash.hw, "write_estimate", f.write_estimate)
+    return f
+
+
+def _cfg(**changes) -> ExperimentConfig:
+    data = json.loads(json.dumps(EXP))
+    for key, value in changes.items():
+        section, _, name = key.partition("__")
+        if name:
+            data[section][name] = value
+        else:
+            data[key] = value
+    return from_dict(ExperimentConfig, data)
+
+
+def _run(cfg, root, logs=None, **kw):
+    return run_experiment(cfg, root, to=kw.pop("to", "hw"), progress=False,
+                          log=(logs.append if logs is not None else lambda s: None), **kw)  # fmt: skip
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_changed_train_setting_is_refused_and_records_stay_true(fakes, tmp_path):
+    """Item 1: editing train.lr used to 'finish' in 1.7 s and rewrite stage.json/config.yaml."""
+    root = tmp_path / "exp"
+    _run(_cfg(), root)
+    cell = root / "train" / "resnet18-o-w2a2"
+    before = {p.name: _md5(p) for p in (cell / "stage.json", cell / "config.yaml", cell / "best.pt")}
+    fakes.calls.clear()
+    with pytest.raises(StageChanged, match=r"train resnet18-o-w2a2 \(and 1 more cells\).*train\.lr 0\.1 -> 0\.02.*--rerun train"):
+        _run(_cfg(train__lr=0.02), root)
+    assert fakes.calls == []
+    assert {p: _md5(cell / p) for p in before} == before
+    # --rerun train accepts the change: both cells train afresh, export and hw follow (inputs changed)
+    logs: list[str] = []
+    rows = _run(_cfg(train__lr=0.02), root, logs, rerun=["train"])
+    assert sorted(fakes.trained()) == ["resnet18-o-w2a2", "resnet18-v4-w2a2"]
+    assert [s for s, _, _ in fakes.calls].count("export") == 2
+    from nash.config.train import TrainConfig
+
+    assert load_config(TrainConfig, cell / "config.yaml").lr == 0.02
+    assert json.loads((cell / "stage.json").read_text())["settings"]["lr"] == 0.02
+    assert all(r["status"] == "ok" for r in rows)
+    assert any("settings changed (train.lr 0.1 -> 0.02)" in line for line in logs), logs
+    # the same command again (e.g. after an interrupt) skips what already ran with the new settings
+    fakes.calls.clear()
+    _run(_cfg(train__lr=0.02), root, rerun=["train"])
+    assert fakes.calls == []
+
+
+def test_changed_hw_setting_reruns_hw_only_and_free_keys_are_ignored(fakes, tmp_path):
+    """Item 1, the other case: hw/export settings are cheap and deterministic, so they re-run."""
+    root = tmp_path / "exp"
+    _run(_cfg(), root)
+    fakes.calls.clear()
+    _run(_cfg(hw__clock_ns=4.0, train__workers=0, train__device="cpu"), root)
+    assert sorted(s for s, _, _ in fakes.calls) == ["hw", "hw"]
+    assert json.loads((root / "hw" / "resnet18-o-w2a2" / "stage.json").read_text())["settings"]["clock_ns"] == 4.0
+
+
+def test_interrupted_stage_with_changed_settings_is_refused(fakes, tmp_path):
+    """Item 1: a stage interrupted and then resumed with another lr would mix two runs."""
+    root = tmp_path / "exp"
+    _run(_cfg(versions=["o"]), root, to="train")
+    marker = root / "train" / "resnet18-o-w2a2" / "stage.json"
+    record = json.loads(marker.read_text())
+    marker.write_text(json.dumps({**record, "status": "running"}))
+    with pytest.raises(StageChanged, match="train.lr 0.1 -> 0.5"):
+        _run(_cfg(versions=["o"], train__lr=0.5), root, to="train")
+    fakes.calls.clear()
+    _run(_cfg(versions=["o"]), root, to="train")
+    assert fakes.calls == [("train", "resnet18-o-w2a2", True)]  # same settings: resumed
+
+
+def test_refuse_changed_config_for_train_resume(tmp_path):
+    """Item 1 (``nash train --resume --lr``): the helper train/search call before writing config.yaml."""
+    from nash.records import config_diff, refuse_changed_config
+
+    stored = tmp_path / "config.yaml"
+    stored.write_text("lr: 0.05\nepochs: 2\ndevice: cpu\nsub: {a: 1}\n")
+    refuse_changed_config(stored, {"lr": 0.05, "epochs": 2, "device": "cuda", "sub": {"a": 1}}, ignore=["device"])
+    with pytest.raises(ConfigError, match=r"config.yaml was run with other settings \(epochs 2 -> 3, lr 0.05 -> 0.5\); resume"):
+        refuse_changed_config(stored, {"lr": 0.5, "epochs": 3, "device": "cpu", "sub": {"a": 1}},
+                              fix="resume without the changed flags or train into a new --out")  # fmt: skip
+    refuse_changed_config(tmp_path / "none.yaml", {"lr": 1})  # nothing stored yet: fine
+    assert config_diff({"a": [1, 2], "b": 1, "n": {"x": 1}}, {"a": (1, 2), "b": 1.0, "n": {"x": 2}}) == [("n.x", 1, 2)]
+
+
+def test_missing_sections_and_empty_file_are_errors(tmp_path):
+    """Item 3: no train:/search: section (or an empty file) silently ran paper-scale defaults."""
+    from nash.pipeline.steps import check_sections
+
+    with pytest.raises(ConfigError, match="no 'train:' section"):
+        check_sections(from_dict(ExperimentConfig, {"reference_genotypes": "paper"}))
+    with pytest.raises(ConfigError, match="no 'search:' section.*reference_genotypes: paper"):
+        check_sections(from_dict(ExperimentConfig, {"train": {"width": 4}}))
+    check_sections(from_dict(ExperimentConfig, {"versions": ["o"], "train": {"width": 4}}))  # no search needed
+    check_sections(from_dict(ExperimentConfig, {"reference_genotypes": "paper"}), to="search")
+    empty = tmp_path / "exp.yaml"
+    empty.write_text("\n")
+    with pytest.raises(ConfigError, match="is empty"):
+        load_config(ExperimentConfig, empty)
+    with pytest.raises(ConfigError, match="no 'train:' section"):
+        run_experiment(from_dict(ExperimentConfig, {"versions": ["o"]}), tmp_path / "x", log=lambda s: None)
+    assert not (tmp_path / "x").exists()
+
+
+def test_truncated_checkpoint_is_not_done_and_retrains(fakes, tmp_path):
+    """Item 6: a truncated best.pt said 'done already'; now it is checked against its record."""
+    root = tmp_path / "exp"
+    _run(_cfg(versions=["o"]), root)
+    best = root / "train" / "resnet18-o-w2a2" / "best.pt"
+    best.write_bytes(best.read_bytes()[:100])
+    fakes.calls.clear()
+    logs: list[str] = []
+    rows = _run(_cfg(versions=["o"]), root, logs)
+    assert fakes.trained() == ["resnet18-o-w2a2"]
+    assert not any("train resnet18-o-w2a2] done already" in line for line in logs)
+    assert any("best.pt 100 bytes, recorded" in line for line in logs), logs
+    assert rows[0]["status"] == "ok" and best.stat().st_size > 100
+    # same size, other bytes: the checksum catches it
+    best.write_bytes(b"x" * best.stat().st_size)
+    fakes.calls.clear()
+    _run(_cfg(versions=["o"]), root)
+    assert fakes.trained() == ["resnet18-o-w2a2"]
+
+
+def test_truncated_results_row_is_refused(tmp_path, capsys):
+    """Item 6: a results.csv row cut short read as status ok."""
+    from nash.cli import main
+
+    (tmp_path / "results.csv").write_text(
+        "backbone,version,bits,top1,status,error_message\nresnet18,o,w2a2,80.0,ok,\nresnet18,v4,w2a2,7\n"
+    )
+    assert main(["pareto", str(tmp_path / "results.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "line 3 has 4 cells, the header 6" in err and len(err.strip().splitlines()) == 1
+    assert main(["report", str(tmp_path)]) == 2
+    assert "truncated" in capsys.readouterr().err
+
+
+def test_experiment_runs_from_another_cwd_and_after_a_move(fakes, tmp_path, monkeypatch):
+    """Item 7: records held cwd-relative paths; another cwd or a moved experiment failed every cell."""
+    monkeypatch.chdir(tmp_path)
+    rows = _run(_cfg(), Path("runs/exp"))
+    assert all(r["status"] == "ok" for r in rows)
+    assert rows[1]["genotype_path"] == "search/resnet18-v4/genotype.json"
+    assert rows[1]["checkpoint_path"] == "train/resnet18-v4-w2a2/best.pt"
+    for marker in (tmp_path / "runs/exp").rglob("stage.json"):
+        assert str(tmp_path) not in marker.read_text() and "runs/exp" not in marker.read_text()
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    monkeypatch.chdir(other)
+    fakes.calls.clear()
+    again = _run(_cfg(), tmp_path / "runs/exp")
+    assert fakes.calls == [] and again == rows
+    moved = tmp_path / "moved" / "exp2"
+    shutil.move(str(tmp_path / "runs/exp"), moved)
+    logs: list[str] = []
+    again = _run(_cfg(), moved, logs)
+    assert fakes.calls == [] and again == rows
+    assert all("skipped" in line for line in logs if line.startswith("[") and not line.startswith("[grid"))
+    for r in again:
+        for col in ("checkpoint_path", "onnx_path", "estimate_path"):
+            assert (moved / r[col]).is_file()
+
+
+def test_second_run_on_the_same_directory_is_locked(fakes, tmp_path):
+    """Item 8: two runs on one --out raced; the second is refused naming the holder's pid."""
+    root = tmp_path / "exp"
+    root.mkdir()
+    with experiment_lock(root, log=lambda s: None):
+        with pytest.raises(LockError, match=rf"in use by another nash run: pid {os.getpid()}"):
+            _run(_cfg(versions=["o"]), root)
+    assert fakes.calls == []
+    # a lock left by a process that died (SIGKILL) is taken over, with a message naming it
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (root / LOCK_NAME).write_text(f"pid={dead.stdout.strip()}\nhost=x\nstarted=2026-01-01T00:00:00\n")
+    logs: list[str] = []
+    _run(_cfg(versions=["o"]), root, logs, to="train")
+    assert any(f"taking over the lock of {root}: its holder (pid {dead.stdout.strip()}" in line for line in logs)
+    assert (root / LOCK_NAME).read_text() == ""  # released
+
+
+def test_lock_held_by_another_process_names_its_pid(tmp_path):
+    """Item 8 across processes: the kernel lock is per process, the message names the holder."""
+    code = (
+        "import sys, time; from nash.pipeline.lock import experiment_lock\n"
+        "with experiment_lock(sys.argv[1], log=lambda s: None):\n"
+        "    print('held', flush=True); time.sleep(30)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockError, match=rf"pid {holder.pid} "):
+            with experiment_lock(tmp_path, log=lambda s: None):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with experiment_lock(tmp_path, log=lambda s: None):  # a killed holder frees it at once
+        pass
+
+
+def test_progress_lines_and_step_table(fakes, tmp_path):
+    """Item 12 + issue 13: a line per stage, overall progress with an ETA; the runner walks STEPS."""
+    assert [s.name for s in STEPS] == list(STAGES[:-1])
+    logs: list[str] = []
+    _run(_cfg(bits=["w2a2", "w4a4"]), tmp_path / "exp", logs)
+    assert any(line.startswith("[export resnet18-o-w2a2] exporting to QONNX") for line in logs)
+    grid = [line for line in logs if line.startswith("[grid")]
+    assert grid[0].startswith("[grid 1/4 cells, 25 %") and "left]" in grid[0]
+    assert grid[-1].startswith("[grid 4/4 cells, 100 %")
+    logs.clear()
+    _run(_cfg(bits=["w2a2", "w4a4"], versions=["o"]), tmp_path / "exp2", logs, to="export")
+    assert {s for s, _, _ in fakes.calls} == {"train", "export", "hw"}  # hw only from the first run
+    assert not (tmp_path / "exp2" / "hw").exists()
