@@ -21,7 +21,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from nash.models.supernet import PathPlan, Supernet
+from nash.search.supernet import PathPlan, Supernet
 from nash.search.architect import Architect, WeightTrainer
 from nash.space import cell_specs, get_strategy
 

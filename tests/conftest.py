@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 FMNIST_DIR = Path(os.environ.get("NASH_FMNIST_DIR", "/usr/share/datasets/fashion-mnist"))
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 @pytest.fixture(scope="session")
@@ -30,8 +29,7 @@ def fmnist_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def reference_genotypes_path() -> Path:
-    """../shared/fixtures/reference-genotypes.json (the paper's ResNet18 genotypes)."""
-    path = SHARED / "fixtures" / "reference-genotypes.json"
-    if not path.exists():
-        pytest.skip(f"{path} not found (the shared/ folder must sit beside the repository)")
-    return path
+    """The paper's ResNet18 genotypes as shipped with the package (never skips)."""
+    from nash.space.reference import PACKAGED_REFERENCE
+
+    return PACKAGED_REFERENCE

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nash.models.mixed_op import MixedOp, binary_gates, make_op, sample_paths
+from nash.models.ops import create_op
+from nash.search.mixed_op import MixedOp, binary_gates, sample_paths
 from nash.space import OPS
 
 CONV_OPS = tuple(OPS.index(n) for n in ("max_pool_3x3", "identity", "conv_1x1", "conv_3x3", "conv_5x5"))
@@ -113,7 +114,7 @@ def test_sample_paths_respects_mask_and_probabilities():
 def test_size_changing_ops_shapes():
     x = torch.randn(2, 4, 7, 7)
     for name in OPS[1:]:
-        out = make_op(name, 4, 8, 2)(x)
+        out = create_op(name, 4, 8, 2, None)(x)
         assert out.shape == (2, 8, 4, 4), name
-    with pytest.raises(ValueError, match="unknown op"):
-        make_op("conv_7y7", 4, 4, 1)
+    with pytest.raises(ValueError, match="unknown NAS op"):
+        create_op("conv_7y7", 4, 4, 1, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nash.models.supernet import Supernet
+from nash.search.supernet import Supernet
 from nash.space import OPS, cell_edges, cell_specs, get_strategy
 
 
@@ -65,7 +65,7 @@ def test_weight_step_runs_one_op_per_edge():
 def test_quantized_proxy_uses_binary_nas_weights_and_trains_alpha():
     torch.manual_seed(0)
     net = Supernet(cell_specs("resnet18"), get_strategy("v3").candidates, 10, 1, 4, "small", 2, 1)
-    conv = net.cells[0].edges[0].ops["conv_3x3"][0]
+    conv = net.cells[0].edges[0].ops["conv_3x3"].conv
     w = conv.quant_weight().value.detach()  # (C_out, C_in, 3, 3)
     assert all(len(w[c].abs().unique()) == 1 for c in range(w.shape[0]))  # +-scale per channel: binary
     backbone = net.cells[0].convs[0].quant_weight()

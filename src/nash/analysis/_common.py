@@ -30,7 +30,7 @@ VERSION_STYLES: dict[str, tuple[str, str]] = {
     "v4": ("#D55E00", "v"),
 }
 _EXTRA_STYLES = (("#CC79A7", "P"), ("#56B4E9", "X"), ("#F0E442", "*"), ("#000000", "h"))
-_BITS = re.compile(r"^w(\d+)a(\d+)$", re.IGNORECASE)
+from nash.space.quant import BITS_TAG as _BITS  # noqa: E402  (the one wXaY tag parser)
 
 
 def version_key(version: str) -> tuple[int, str]:

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ref.add_argument(
         "--fixture",
         default=None,
-        help="reference-genotypes.json (default: ../shared/fixtures/reference-genotypes.json beside the repo)",
+        help="reference genotypes JSON (default: the paper's genotypes shipped with nash)",
     )
     parser.set_defaults(func=run)
 
@@ -64,8 +64,6 @@ def _reference(args: argparse.Namespace) -> int:
     from nash.space import default_reference_path, load_reference_genotypes
 
     fixture = args.fixture or default_reference_path()
-    if fixture is None:
-        raise GenotypeError("reference fixture not found beside the repository; pass --fixture PATH")
     genotypes = load_reference_genotypes(fixture, backbone=args.backbone)
     if args.ref_version not in genotypes:
         raise GenotypeError(

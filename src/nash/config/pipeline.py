@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from nash.errors import ConfigError
+from nash.space import list_backbones
+from nash.space.quant import BITS_TAG, VERSIONS
 
 __all__ = ["ExperimentConfig", "VERSIONS", "STAGES"]
 
-VERSIONS = ("o", "v1", "v2", "v3", "v4")
 STAGES = ("search", "train", "export", "hw", "report")
-_TAG = re.compile(r"^w([1-8])a([1-8])$")
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,11 @@ class ExperimentConfig:
         for v in self.versions:
             if v not in VERSIONS:
                 raise ConfigError(f"versions: unknown version {v!r}; use any of {', '.join(VERSIONS)}")
+        for b in self.backbones:
+            if b not in list_backbones():
+                raise ConfigError(f"backbones: unknown backbone {b!r}; use any of {', '.join(list_backbones())}")
         for tag in self.bits:
-            if not _TAG.match(tag):
+            if not BITS_TAG.match(tag):
                 raise ConfigError(
                     f"bits: unsupported bit tag {tag!r}; use wXaY with 1 <= X, Y <= 8, e.g. w2a2"
                 )

@@ -9,18 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nash.errors import ConfigError
+from nash.space import STEMS, list_backbones, list_strategies
 
 __all__ = ["SearchConfig"]
-
-_BACKBONES = ("resnet18", "resnet34")
-_STEMS = ("small", "imagenet")
 
 
 @dataclass(frozen=True)
 class SearchConfig:
     """Everything ``nash.search.run_search`` needs; the run directory gets it as ``config.yaml``."""
 
-    backbone: str = "resnet18"  # resnet18 | resnet34
+    backbone: str = "resnet18"  # a backbone registered in nash.space: resnet18 | resnet34
     strategy: str = "v3"  # search strategy name from nash.space (v1..v4)
     unfriendly: tuple[str, ...] | None = (
         None  # ops unfriendly on size-changing edges (None: strategy default)
@@ -52,10 +50,12 @@ class SearchConfig:
     device: str | None = None  # cpu | cuda | cuda:N (None: cuda if available)
 
     def __post_init__(self) -> None:
-        if self.backbone not in _BACKBONES:
-            raise ConfigError(f"backbone: {self.backbone!r} is not one of {', '.join(_BACKBONES)}")
-        if self.stem not in _STEMS:
-            raise ConfigError(f"stem: {self.stem!r} is not one of {', '.join(_STEMS)}")
+        if self.backbone not in list_backbones():
+            raise ConfigError(f"backbone: {self.backbone!r} is not one of {', '.join(list_backbones())}")
+        if self.strategy not in list_strategies():
+            raise ConfigError(f"strategy: {self.strategy!r} is not one of {', '.join(list_strategies())}")
+        if self.stem not in STEMS:
+            raise ConfigError(f"stem: {self.stem!r} is not one of {', '.join(STEMS)}")
         for name in ("epochs", "batch_size", "width"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")

@@ -9,17 +9,17 @@ Example:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from nash.errors import ConfigError
+from nash.space import STEMS as MODEL_STEMS
+from nash.space import list_backbones
+from nash.space.quant import ORIGINAL, VERSIONS, parse_bits
 
 __all__ = ["TrainConfig", "VERSIONS", "STEMS"]
 
-VERSIONS: tuple[str, ...] = ("o", "v1", "v2", "v3", "v4")
-STEMS: tuple[str, ...] = ("auto", "small", "imagenet")
-_BITS = re.compile(r"^w(\d+)a(\d+)$")
+STEMS: tuple[str, ...] = ("auto", *MODEL_STEMS)  # "auto": small below 64 px, else imagenet
 
 
 @dataclass(frozen=True)
@@ -60,21 +60,19 @@ class TrainConfig:
         self._check_ranges()
 
     def _check_choices(self) -> None:
+        if self.backbone not in list_backbones():
+            raise ConfigError(f"backbone {self.backbone!r} is unknown; use one of {', '.join(list_backbones())}")
         if self.version not in VERSIONS:
             raise ConfigError(f"version {self.version!r} is unknown; use one of {', '.join(VERSIONS)}")
-        if self.version == "o" and self.genotype is not None:
+        if self.version == ORIGINAL and self.genotype is not None:
             raise ConfigError(
                 "a genotype was given for the original model (version 'o'); pass --strategy v1..v4"
             )
-        if self.version != "o" and self.genotype is None:
+        if self.version != ORIGINAL and self.genotype is None:
             raise ConfigError(f"version {self.version!r} needs a genotype; pass --genotype genotype.json")
         if self.stem not in STEMS:
             raise ConfigError(f"stem {self.stem!r} is unknown; use one of {', '.join(STEMS)}")
-        match = _BITS.match(self.bits)
-        if match is None:
-            raise ConfigError(f"bits {self.bits!r} is not a wXaY tag; use e.g. w2a2 or w4a4")
-        if not all(1 <= int(b) <= 32 for b in match.groups()):
-            raise ConfigError(f"bits {self.bits!r}: bit widths must be 1..32 (the paper uses w1a1..w8a8)")
+        parse_bits(self.bits)  # the one tag parser: wXaY with 1 <= X, Y <= 8
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
 
@@ -98,7 +96,7 @@ class TrainConfig:
     @property
     def is_original(self) -> bool:
         """True for the original (non-NASH) quantized model."""
-        return self.version == "o"
+        return self.version == ORIGINAL
 
     def resolved_stem(self, image_hw: int) -> str:
         """The stem to build for inputs of ``image_hw`` pixels ("auto": small below 64 px)."""

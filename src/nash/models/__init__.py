@@ -7,31 +7,25 @@ Example:
     >>> count_params_macs(model, (1, 32, 32))[0] > 0
     True
 
-The search supernet lives in ``nash.models.supernet`` / ``nash.models.mixed_op`` (not imported here,
-so that building a model does not pull in the search code).
+The NAS-branch ops come from the one op table (``nash.space.OP_TABLE``, built by
+:func:`create_op`); the search supernet (``nash.search.supernet``) builds its candidate ops from
+the same table. ``QuantSpec`` lives in the torch-free ``nash.space.quant`` and is re-exported here.
 """
 
 from __future__ import annotations
 
 from nash.models.cell import Cell
-from nash.models.factory import (
-    arch_dict,
-    build_model,
-    create_backbone,
-    get_backbone,
-    list_backbones,
-    model_from_arch,
-    register_backbone,
-)
-from nash.models.layers import ConvBN, QuantAdd, add_act, branch_act, signed_act
-from nash.models.ops import NAS_OPS, create_op
-from nash.models.quant_spec import ADD_ACTS, VERSIONS, QuantSpec, nas_weight_bits_for
+from nash.models.factory import arch_dict, build_model, model_from_arch
+from nash.models.layers import ConvBN, QuantAdd, add_act, branch_act, conv2d, signed_act
+from nash.models.ops import NAS_OPS, OP_BUILDERS, create_op
+from nash.space.quant import ADD_ACTS, VERSIONS, QuantSpec, nas_weight_bits_for
 from nash.models.resnet import STEMS, Head, NashResNet, Stem
 from nash.models.summary import count_adds, count_params_macs, nas_edges_by_op, summarize
 
 __all__ = [
     "ADD_ACTS",
     "NAS_OPS",
+    "OP_BUILDERS",
     "STEMS",
     "VERSIONS",
     "Cell",
@@ -45,16 +39,13 @@ __all__ = [
     "arch_dict",
     "branch_act",
     "build_model",
+    "conv2d",
     "count_adds",
     "count_params_macs",
-    "create_backbone",
     "create_op",
-    "get_backbone",
-    "list_backbones",
     "model_from_arch",
     "nas_edges_by_op",
     "nas_weight_bits_for",
-    "register_backbone",
     "signed_act",
     "summarize",
 ]

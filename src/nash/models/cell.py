@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from nash.errors import GenotypeError
 from nash.models.layers import ConvBN, QuantAdd, branch_act
 from nash.models.ops import create_op
-from nash.models.quant_spec import QuantSpec
+from nash.space.quant import QuantSpec
 from nash.space import CellSpec
 
 __all__ = ["Cell"]

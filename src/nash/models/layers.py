@@ -5,7 +5,9 @@
 * :class:`QuantAdd` -- "activation2" + addition: both operands go through the *same* quantized
   identity/HardTanh, so the two inputs of every add share one scale (what FINN's ``AddStreams``
   needs, and what keeps the QONNX export of the add well defined).
-* :class:`ConvBN` -- a bias-free Brevitas ``QuantConv2d`` followed by ``BatchNorm2d``.
+* :func:`conv2d` -- a bias-free ``k x k`` convolution: Brevitas ``QuantConv2d`` with ``weight_bits``,
+  or a float ``nn.Conv2d`` when ``weight_bits`` is ``None`` (the float search supernet).
+* :class:`ConvBN` -- that convolution followed by ``BatchNorm2d``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from torch import Tensor, nn
 
 from nash.models.quant import act_quant_kwargs, weight_quant_kwargs
 
-__all__ = ["branch_act", "signed_act", "add_act", "QuantAdd", "ConvBN"]
+__all__ = ["branch_act", "signed_act", "add_act", "QuantAdd", "ConvBN", "conv2d"]
 
 
 def branch_act(bits: int) -> nn.Module:
@@ -59,28 +61,29 @@ class QuantAdd(nn.Module):
         return self.quant(a) + self.quant(b)
 
 
+def conv2d(c_in: int, c_out: int, kernel: int, stride: int, weight_bits: int | None) -> nn.Module:
+    """Bias-free ``kernel x kernel`` conv with padding ``kernel // 2``; float when ``weight_bits`` is None."""
+    if weight_bits is None:
+        return nn.Conv2d(c_in, c_out, kernel, stride, padding=kernel // 2, bias=False)
+    return QuantConv2d(
+        c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False, **weight_quant_kwargs(weight_bits)
+    )
+
+
 class ConvBN(nn.Module):
-    """Bias-free quantized ``k x k`` convolution (``weight_bits``; 1 = binary) + ``BatchNorm2d``.
+    """Bias-free ``k x k`` convolution (``weight_bits``; 1 = binary, None = float) + ``BatchNorm2d``.
 
     Args:
         c_in: input channels.
         c_out: output channels.
         kernel: kernel size (padding ``kernel // 2`` keeps the size at stride 1).
         stride: convolution stride.
-        weight_bits: weight bit width, 1..8.
+        weight_bits: weight bit width 1..8, or ``None`` for a float ``nn.Conv2d``.
     """
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, weight_bits: int) -> None:
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, weight_bits: int | None) -> None:
         super().__init__()
-        self.conv = QuantConv2d(
-            c_in,
-            c_out,
-            kernel,
-            stride=stride,
-            padding=kernel // 2,
-            bias=False,
-            **weight_quant_kwargs(weight_bits),
-        )
+        self.conv = conv2d(c_in, c_out, kernel, stride, weight_bits)
         self.bn = nn.BatchNorm2d(c_out)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -1,17 +1,19 @@
-"""The NAS-branch operations of a derived NASH network (paper Table I), quantized with Brevitas.
+"""Modules of the NAS-branch ops, built from the one op table ``nash.space.OP_TABLE``.
 
-Each op maps the NAS branch input ``nas_in[i]`` (already quantized by the NAS ``branch_act``) to
-the size of node ``x_j``. On a size-changing edge (from ``x0`` of a downsample cell) the op halves
-the spatial size and doubles the channels:
+The search supernet (``nash.search.supernet``) and the derived network (``nash.models.cell``)
+both call :func:`create_op`; they differ only in the weight quantiser (``weight_bits``: ``None``
+for the float supernet, the ``QuantSpec``'s NAS weight bits for the deployed network). Each op maps
+its input to the size of the destination node; on a size-changing edge (from ``x0`` of a
+downsample cell) it halves the spatial size and doubles the channels:
 
 ==============  =======================================  ===========================================
-op              normal edge                              size-changing edge
+kind            normal edge                              size-changing edge
 ==============  =======================================  ===========================================
 zero            no module, no add                        no module, no add
-max_pool_3x3    MaxPool 3x3 s1 p1 + BN                   MaxPool 3x3 s2 p1, concat with itself + BN
+max_pool (k)    MaxPool kxk s1 + BN                      MaxPool kxk s2, concat with itself + BN
 identity        identity                                 factorized reduction (two 1x1 s2 convs on
                                                          offset grids, concat) + BN
-conv_kxk        QuantConv kxk s1 + BN                    QuantConv kxk s2, C -> 2C + BN
+conv (k)        Conv kxk s1 + BN                         Conv kxk s2, C -> 2C + BN
 ==============  =======================================  ===========================================
 
 Conv weights use the NAS weight bits (1 = binary for NASH-v1..v3, 8 for v4).
@@ -19,29 +21,30 @@ Conv weights use the NAS weight bits (1 = binary for NASH-v1..v3, 8 for v4).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
-from brevitas.nn import QuantConv2d
 from torch import Tensor, nn
 
 from nash.errors import GenotypeError
-from nash.models.layers import ConvBN
-from nash.models.quant import weight_quant_kwargs
+from nash.models.layers import ConvBN, conv2d
+from nash.space.ops import OP_TABLE, OPS, OpSpec
 
-__all__ = ["NAS_OPS", "create_op", "PoolOp", "FactorizedReduce"]
+__all__ = ["NAS_OPS", "OP_BUILDERS", "create_op", "PoolOp", "FactorizedReduce"]
 
-NAS_OPS: tuple[str, ...] = ("zero", "max_pool_3x3", "identity", "conv_1x1", "conv_3x3", "conv_5x5")
+NAS_OPS: tuple[str, ...] = OPS  # kept for callers of the old name
 
 
 class PoolOp(nn.Module):
-    """3x3 max pooling + BN; on a size-changing edge stride 2 and the output concatenated with itself."""
+    """kxk max pooling + BN; on a size-changing edge stride 2 and the output concatenated with itself."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+    def __init__(self, c_in: int, c_out: int, stride: int, kernel: int = 3) -> None:
         super().__init__()
         if c_out not in (c_in, 2 * c_in):
-            raise GenotypeError(f"max_pool_3x3 maps {c_in} channels to {c_in} or {2 * c_in}, not {c_out}")
+            raise GenotypeError(f"max_pool maps {c_in} channels to {c_in} or {2 * c_in}, not {c_out}")
         self.duplicate = c_out == 2 * c_in
-        self.pool = nn.MaxPool2d(3, stride=stride, padding=1)
+        self.pool = nn.MaxPool2d(kernel, stride=stride, padding=kernel // 2)
         self.bn = nn.BatchNorm2d(c_out)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -53,16 +56,14 @@ class PoolOp(nn.Module):
 
 
 class FactorizedReduce(nn.Module):
-    """Identity on a size-changing edge: two quantized 1x1 stride-2 convs on grids offset by one
-    pixel, concatenated along channels, + BN."""
+    """Identity on a size-changing edge: two 1x1 stride-2 convs on grids offset by one pixel,
+    concatenated along channels, + BN (``weight_bits`` None: float convs)."""
 
-    def __init__(self, c_in: int, c_out: int, weight_bits: int) -> None:
+    def __init__(self, c_in: int, c_out: int, weight_bits: int | None) -> None:
         super().__init__()
         half = c_out // 2
-        self.conv_a = QuantConv2d(c_in, half, 1, stride=2, bias=False, **weight_quant_kwargs(weight_bits))
-        self.conv_b = QuantConv2d(
-            c_in, c_out - half, 1, stride=2, bias=False, **weight_quant_kwargs(weight_bits)
-        )
+        self.conv_a = conv2d(c_in, half, 1, 2, weight_bits)
+        self.conv_b = conv2d(c_in, c_out - half, 1, 2, weight_bits)
         self.bn = nn.BatchNorm2d(c_out)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -74,25 +75,37 @@ class FactorizedReduce(nn.Module):
         return self.bn(torch.cat([self.conv_a(x), self.conv_b(shifted)], dim=1))
 
 
-def create_op(name: str, c_in: int, c_out: int, stride: int, weight_bits: int) -> nn.Module | None:
+Builder = Callable[[OpSpec, int, int, int, "int | None"], "nn.Module | None"]
+
+
+def _identity(spec: OpSpec, c_in: int, c_out: int, stride: int, bits: int | None) -> nn.Module:
+    return nn.Identity() if stride == 1 and c_in == c_out else FactorizedReduce(c_in, c_out, bits)
+
+
+# op kind -> builder(spec, c_in, c_out, stride, weight_bits); one entry per kind of nash.space.OP_KINDS
+OP_BUILDERS: dict[str, Builder] = {
+    "zero": lambda spec, c_in, c_out, stride, bits: None,
+    "max_pool": lambda spec, c_in, c_out, stride, bits: PoolOp(c_in, c_out, stride, spec.kernel),
+    "identity": _identity,
+    "conv": lambda spec, c_in, c_out, stride, bits: ConvBN(c_in, c_out, spec.kernel, stride, bits),
+}
+
+
+def create_op(name: str, c_in: int, c_out: int, stride: int, weight_bits: int | None) -> nn.Module | None:
     """Build NAS op ``name`` for one edge; ``zero`` gives ``None`` (the edge adds nothing).
 
     Args:
-        name: an entry of ``NAS_OPS`` (same names and order as ``nash.space.OPS``).
+        name: an op of ``nash.space.OP_TABLE``.
         c_in: channels of the edge input.
         c_out: channels of the destination node (``2 * c_in`` on a size-changing edge).
         stride: 1, or 2 on a size-changing edge.
-        weight_bits: NAS weight bits for conv ops and the factorized reduction (1 = binary).
+        weight_bits: NAS weight bits of conv ops and the factorized reduction (1 = binary);
+            ``None`` builds float convs (the search supernet without a quantised proxy).
 
     Raises:
         GenotypeError: unknown op name.
     """
-    if name == "zero":
-        return None
-    if name == "max_pool_3x3":
-        return PoolOp(c_in, c_out, stride)
-    if name == "identity":
-        return nn.Identity() if stride == 1 and c_in == c_out else FactorizedReduce(c_in, c_out, weight_bits)
-    if name in ("conv_1x1", "conv_3x3", "conv_5x5"):
-        return ConvBN(c_in, c_out, int(name[-1]), stride, weight_bits)
-    raise GenotypeError(f"unknown NAS op {name!r}; valid ops: {', '.join(NAS_OPS)}")
+    spec = OP_TABLE.get(name)
+    if spec is None:
+        raise GenotypeError(f"unknown NAS op {name!r}; valid ops: {', '.join(OPS)}")
+    return OP_BUILDERS[spec.kind](spec, c_in, c_out, stride, weight_bits)

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from brevitas.nn import QuantConv2d, QuantLinear
+from brevitas.nn import QuantLinear
 from torch import Tensor, nn
 
 from nash.errors import GenotypeError, ModelError
 from nash.models.cell import Cell
-from nash.models.layers import branch_act, signed_act
+from nash.models.layers import branch_act, conv2d, signed_act
 from nash.models.quant import weight_quant_kwargs
-from nash.models.quant_spec import QuantSpec
-from nash.space import CellSpec
+from nash.space.quant import QuantSpec
+from nash.space import STEMS, CellSpec
 
 __all__ = ["STEMS", "Stem", "Head", "NashResNet"]
-
-STEMS: tuple[str, ...] = ("imagenet", "small")
-
 
 class Stem(nn.Module):
     """Input quantizer + first conv + BN + main ReLU (+ 3x3 s2 max pool for ``"imagenet"``).
@@ -37,15 +34,7 @@ class Stem(nn.Module):
             raise ModelError(f"unknown stem {kind!r}; use one of {', '.join(STEMS)}")
         kernel, stride = (7, 2) if kind == "imagenet" else (3, 1)
         self.input_quant = signed_act(quant.input_bits)
-        self.conv = QuantConv2d(
-            in_channels,
-            width,
-            kernel,
-            stride=stride,
-            padding=kernel // 2,
-            bias=False,
-            **weight_quant_kwargs(quant.first_last_bits),
-        )
+        self.conv = conv2d(in_channels, width, kernel, stride, quant.first_last_bits)
         self.bn = nn.BatchNorm2d(width)
         self.act = branch_act(quant.main_act_bits)
         self.pool = nn.MaxPool2d(3, stride=2, padding=1) if kind == "imagenet" else nn.Identity()

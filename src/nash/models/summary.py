@@ -152,7 +152,7 @@ def summarize_build(
         **quant_overrides: ``QuantSpec`` fields to override.
     """
     from nash.models.factory import build_model
-    from nash.models.quant_spec import VERSIONS, QuantSpec
+    from nash.space.quant import VERSIONS, QuantSpec
     from nash.space import Genotype
 
     genotype = None if genotype_path is None else Genotype.load(genotype_path)

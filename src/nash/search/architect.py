@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nash.errors import TrainingError
-from nash.models.supernet import Supernet
+from nash.search.supernet import Supernet
 
 __all__ = ["Architect", "WeightTrainer"]
 

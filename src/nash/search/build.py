@@ -13,7 +13,7 @@ import torch
 
 from nash.config.search import SearchConfig
 from nash.errors import ConfigError, GenotypeError
-from nash.models.supernet import Supernet
+from nash.search.supernet import Supernet
 from nash.space import Strategy, cell_specs, create_strategy
 
 __all__ = [

@@ -22,7 +22,7 @@ from typing import Any
 from nash.errors import GenotypeError
 from nash.io import atomic_write_text
 from nash.space.cells import CellSpec, Edge, cell_specs
-from nash.space.ops import OPS, canonical_op
+from nash.space.ops import OP_TABLE, OPS, canonical_op
 
 __all__ = ["Genotype", "SCHEMA", "CUSTOM_STRATEGY", "parse_cells", "dumps_genotype"]
 
@@ -237,6 +237,12 @@ def _check_cell(spec: CellSpec, cell: Any) -> None:
         op, pred = node
         if op not in OPS:
             raise GenotypeError(f"cell {c} node {j}: unknown op {op!r}; valid ops: {', '.join(OPS)}")
+        if OP_TABLE[op].kind == "zero":  # derivation never keeps zero: every node has one NAS edge
+            kept = ", ".join(o for o in OPS if OP_TABLE[o].kind != "zero")
+            raise GenotypeError(
+                f"cell {c} node {j}: {op!r} cannot be a node's only op (the node would have no NAS edge); "
+                f"use one of {kept}"
+            )
         if not isinstance(pred, int) or isinstance(pred, bool) or not 0 <= pred < j:
             raise GenotypeError(
                 f"cell {c} node {j}: predecessor {pred!r} out of range; node {j} takes an input x0..x{j - 1}"

@@ -13,22 +13,15 @@ from nash.errors import GenotypeError
 from nash.space.genotype import CUSTOM_STRATEGY, Genotype, parse_cells
 from nash.space.registry import list_strategies
 
-__all__ = ["load_reference_genotypes", "default_reference_path", "DEFAULT_REFERENCE_RELPATH"]
+__all__ = ["load_reference_genotypes", "default_reference_path", "PACKAGED_REFERENCE"]
 
-DEFAULT_REFERENCE_RELPATH = Path("..") / "shared" / "fixtures" / "reference-genotypes.json"
-
-
+# The paper's four ResNet18 genotypes (reference code MFJI/NASH), shipped with the package.
 PACKAGED_REFERENCE = Path(__file__).resolve().parent / "data" / "paper-genotypes.json"
 
 
-def default_reference_path() -> Path | None:
-    """``../shared/fixtures/reference-genotypes.json`` beside the repository root if it exists,
-    else the copy shipped with the package (the paper's four ResNet18 genotypes)."""
-    repo_root = Path(__file__).resolve().parents[3]  # src/nash/space/reference.py -> repo
-    path = (repo_root / DEFAULT_REFERENCE_RELPATH).resolve()
-    if path.is_file():
-        return path
-    return PACKAGED_REFERENCE if PACKAGED_REFERENCE.is_file() else None
+def default_reference_path() -> Path:
+    """The reference genotypes shipped with the package (``nash/space/data/paper-genotypes.json``)."""
+    return PACKAGED_REFERENCE
 
 
 def _read(path: Path) -> dict:

@@ -24,7 +24,7 @@ from nash.space.genotype import Genotype
 from nash.space.ops import DEFAULT_UNFRIENDLY, OPS, check_ops
 from nash.space.registry import create_strategy, list_strategies
 
-__all__ = ["Strategy", "Choice", "is_hardware_friendly", "softmax"]
+__all__ = ["Strategy", "Choice", "is_hardware_friendly", "check_strategy_rule", "softmax"]
 
 Alphas = Sequence[Sequence[Sequence[float]]]
 _NOT_UNFRIENDLY = frozenset({"zero", "conv_1x1"})  # v1 rewrites to conv_1x1; zero is never kept
@@ -206,3 +206,23 @@ def is_hardware_friendly(genotype: Genotype, unfriendly: Iterable[str] = DEFAULT
     if genotype.strategy in list_strategies():
         return create_strategy(genotype.strategy, unfriendly=unfriendly).violations(genotype)
     return Strategy(unfriendly=unfriendly).violations(genotype)
+
+
+def check_strategy_rule(genotype: Genotype, strategy: str | None = None) -> None:
+    """Refuse a genotype that breaks the hardware rule of ``strategy`` (default: its own).
+
+    A ``custom`` genotype has no rule of its own and passes unless ``strategy`` names one.
+
+    Raises:
+        GenotypeError: one line naming the first violation and the fix.
+    """
+    name = genotype.strategy if strategy is None else strategy
+    if name not in list_strategies():
+        return
+    broken = create_strategy(name).violations(genotype)
+    if broken:
+        more = f" (+{len(broken) - 1} more)" if len(broken) > 1 else ""
+        raise GenotypeError(
+            f"genotype breaks the {name} rule: {broken[0]}{more}; derive it again with "
+            f"`nash search --strategy {name}` or change that op (`nash genotype check` lists all)"
+        )

@@ -1,6 +1,7 @@
-"""Candidate ops of a NAS edge, the single-path mixed op and the binary-gate estimator (ProxylessNAS).
+"""The single-path mixed op of a NAS edge and the binary-gate estimator (ProxylessNAS).
 
-One edge of the supernet holds one module per candidate op but runs only the sampled one(s):
+One edge of the supernet holds one module per candidate op (built from the one op table by
+``nash.models.ops.create_op``, as the derived network's ops are) but runs only the sampled one(s):
 
 * weight step: one op per edge is sampled from ``softmax(alpha)`` over the edge's candidates and
   only that op runs (memory of one path).
@@ -21,74 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["make_op", "MixedOp", "sample_paths", "binary_gates", "FactorizedReduce", "ChannelPool"]
+from nash.models.ops import create_op
 
-
-def _conv(c_in: int, c_out: int, k: int, stride: int, weight_bits: int | None) -> nn.Module:
-    """A bias-free ``k x k`` convolution, full precision or Brevitas-quantised (``weight_bits``)."""
-    if weight_bits is None:
-        return nn.Conv2d(c_in, c_out, k, stride, padding=k // 2, bias=False)
-    from brevitas.nn import QuantConv2d
-
-    from nash.models.quant import weight_quant_kwargs
-
-    return QuantConv2d(c_in, c_out, k, stride, padding=k // 2, bias=False, **weight_quant_kwargs(weight_bits))
-
-
-class FactorizedReduce(nn.Module):
-    """Identity on a size-changing edge: two stride-2 1x1 convs on shifted grids, concatenated, + BN."""
-
-    def __init__(self, c_in: int, c_out: int, weight_bits: int | None = None) -> None:
-        super().__init__()
-        self.conv_a = _conv(c_in, c_out // 2, 1, 2, weight_bits)
-        self.conv_b = _conv(c_in, c_out - c_out // 2, 1, 2, weight_bits)
-        self.bn = nn.BatchNorm2d(c_out)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """(N, C, H, W) -> (N, c_out, ceil(H/2), ceil(W/2))."""
-        shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))  # same output size as the unshifted branch
-        return self.bn(torch.cat([self.conv_a(x), self.conv_b(shifted)], dim=1))
-
-
-class ChannelPool(nn.Module):
-    """3x3 max pooling (stride 1 or 2); channels are repeated when the edge doubles them, then BN."""
-
-    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
-        super().__init__()
-        if c_out % c_in:
-            raise ValueError(f"max_pool_3x3 needs c_out ({c_out}) to be a multiple of c_in ({c_in})")
-        self.repeat = c_out // c_in
-        self.pool = nn.MaxPool2d(3, stride=stride, padding=1)
-        self.bn = nn.BatchNorm2d(c_out)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """(N, C, H, W) -> (N, C * repeat, H / stride, W / stride)."""
-        return self.bn(self.pool(x).repeat(1, self.repeat, 1, 1))
-
-
-def make_op(name: str, c_in: int, c_out: int, stride: int, weight_bits: int | None = None) -> nn.Module:
-    """Build candidate op ``name`` (an entry of ``nash.space.OPS``) for one edge.
-
-    Args:
-        name: op name; ``zero`` gives an empty module that is never run.
-        c_in: input channels; c_out: output channels; stride: 1, or 2 on a size-changing edge.
-        weight_bits: ``None`` for full precision, else the Brevitas weight bit width (1 = binary).
-
-    Raises:
-        ValueError: unknown op name.
-    """
-    if name == "zero":
-        return nn.Identity()  # placeholder so every candidate has a module; MixedOp never calls it
-    if name == "max_pool_3x3":
-        return ChannelPool(c_in, c_out, stride)
-    if name == "identity":
-        return nn.Identity() if stride == 1 and c_in == c_out else FactorizedReduce(c_in, c_out, weight_bits)
-    if name.startswith("conv_") and name[5:].split("x")[0].isdigit():
-        k = int(name[5:].split("x")[0])
-        return nn.Sequential(_conv(c_in, c_out, k, stride, weight_bits), nn.BatchNorm2d(c_out))
-    raise ValueError(
-        f"unknown op {name!r}; valid ops: zero, max_pool_3x3, identity, conv_1x1, conv_3x3, conv_5x5"
-    )
+__all__ = ["MixedOp", "sample_paths", "binary_gates"]
 
 
 class MixedOp(nn.Module):
@@ -99,6 +35,8 @@ class MixedOp(nn.Module):
         ops: names of all ops (column order of alpha, ``nash.space.OPS``).
         candidates: column indices of the ops searchable on this edge.
         weight_bits: quantised-proxy weight bit width of the conv ops (``None``: full precision).
+
+    ``zero`` has no module (it is never run); the others are those of the derived network.
     """
 
     def __init__(
@@ -113,9 +51,8 @@ class MixedOp(nn.Module):
         super().__init__()
         self.names = tuple(ops)
         self.candidates = tuple(candidates)
-        self.ops = nn.ModuleDict(
-            {ops[k]: make_op(ops[k], c_in, c_out, stride, weight_bits) for k in candidates}
-        )
+        built = {ops[k]: create_op(ops[k], c_in, c_out, stride, weight_bits) for k in candidates}
+        self.ops = nn.ModuleDict({name: m for name, m in built.items() if m is not None})
 
     def _run(self, k: int, x: Tensor) -> Tensor | None:
         name = self.names[k]

@@ -1,4 +1,9 @@
-"""``QuantSpec``: the bit width of every role in a quantized NASH / original ResNet.
+"""``QuantSpec``, the bit-width tag parser and ``VERSIONS`` (pure Python, no torch).
+
+The one place that says which model versions exist and which ``wXaY`` tags are valid; config,
+models and analysis import it from here (``nash.models`` re-exports ``QuantSpec``).
+
+``QuantSpec`` gives the bit width of every role in a quantized NASH / original ResNet.
 
 Roles (paper Sections III-B and IV-A): the backbone *main* branch uses ``wXaY``; the residual
 (shortcut) branch, the NAS branch activations, the first/last layers and the network input stay at
@@ -20,11 +25,23 @@ from typing import Any
 
 from nash.errors import ConfigError
 
-__all__ = ["QuantSpec", "VERSIONS", "ADD_ACTS", "nas_weight_bits_for"]
+__all__ = [
+    "QuantSpec",
+    "VERSIONS",
+    "ORIGINAL",
+    "ADD_ACTS",
+    "BITS_TAG",
+    "MAX_BITS",
+    "parse_bits",
+    "check_version",
+    "nas_weight_bits_for",
+]
 
-VERSIONS: tuple[str, ...] = ("o", "v1", "v2", "v3", "v4")
+ORIGINAL = "o"  # the original (non-NASH) quantized ResNet
+VERSIONS: tuple[str, ...] = (ORIGINAL, "v1", "v2", "v3", "v4")  # o + the NASH strategies (tested)
 ADD_ACTS: tuple[str, ...] = ("identity", "hardtanh")
-_TAG = re.compile(r"^w(\d+)a(\d+)$")
+MAX_BITS = 8
+BITS_TAG = re.compile(r"^w([1-8])a([1-8])$")  # wXaY, 1 <= X, Y <= MAX_BITS (lower case)
 _BIT_FIELDS = (
     "main_weight_bits",
     "main_act_bits",
@@ -38,10 +55,33 @@ _BIT_FIELDS = (
 )
 
 
+def parse_bits(tag: str) -> tuple[int, int]:
+    """``"w2a4"`` -> ``(2, 4)``: main-branch weight and activation bits.
+
+    Raises:
+        ConfigError: not a ``wXaY`` tag with widths 1..8.
+
+    Example:
+        >>> parse_bits("w2a4")
+        (2, 4)
+    """
+    match = BITS_TAG.match(tag) if isinstance(tag, str) else None
+    if match is None:
+        raise ConfigError(f"unsupported bit width tag {tag!r}; use w1a1..w8a8 (e.g. w2a2)")
+    return int(match.group(1)), int(match.group(2))
+
+
+def check_version(version: str) -> str:
+    """``version`` if it is one of ``VERSIONS``; otherwise ``ConfigError`` listing them."""
+    if version not in VERSIONS:
+        raise ConfigError(f"unknown version {version!r}; use one of {', '.join(VERSIONS)}")
+    return version
+
+
 def nas_weight_bits_for(version: str) -> int:
     """NAS-branch weight bits of a NASH version: 1 (binary) for v1..v3 and ``"o"``, 8 for v4."""
-    if version not in VERSIONS and version != "custom":
-        raise ConfigError(f"unknown version {version!r}; use one of {', '.join(VERSIONS)}")
+    if version != "custom":
+        check_version(version)
     return 8 if version == "v4" else 1
 
 
@@ -64,9 +104,9 @@ class QuantSpec:
     def __post_init__(self) -> None:
         for name in _BIT_FIELDS:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 8:
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BITS:
                 raise ConfigError(
-                    f"QuantSpec.{name}: unsupported bit width {value!r}; use an integer from 1 to 8"
+                    f"QuantSpec.{name}: unsupported bit width {value!r}; use an integer from 1 to {MAX_BITS}"
                 )
         if self.add_act not in ADD_ACTS:
             raise ConfigError(f"QuantSpec.add_act: {self.add_act!r} is not one of {', '.join(ADD_ACTS)}")
@@ -85,15 +125,28 @@ class QuantSpec:
         Raises:
             ConfigError: malformed tag, bit width outside 1..8, unknown version or field.
         """
-        match = _TAG.match(str(tag).strip().lower())
-        if match is None or not all(1 <= int(g) <= 8 for g in match.groups()):
-            raise ConfigError(f"unsupported bit width tag {tag!r}; use w1a1..w8a8 (e.g. w2a2)")
+        weight_bits, act_bits = parse_bits(str(tag).strip().lower())
         fields = {
-            "main_weight_bits": int(match.group(1)),
-            "main_act_bits": int(match.group(2)),
+            "main_weight_bits": weight_bits,
+            "main_act_bits": act_bits,
             "nas_weight_bits": nas_weight_bits_for(version),
         }
         return cls._with(fields, overrides)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QuantSpec:
+        """Rebuild a spec from :meth:`to_dict` (every role stored explicitly, no defaults involved).
+
+        Raises:
+            ConfigError: not a mapping, an unknown field, or a bad value.
+        """
+        if not isinstance(data, dict):
+            raise ConfigError(f"quant spec must be a mapping of role -> bits, got {type(data).__name__}")
+        return cls._with({}, dict(data))
+
+    def to_dict(self) -> dict[str, int | str]:
+        """Every field with its resolved value (what a checkpoint stores as ``arch["quant"]``)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     @classmethod
     def _with(cls, fields: dict[str, Any], overrides: dict[str, Any]) -> QuantSpec:

@@ -9,21 +9,26 @@ The backbone (stem, 3x3 convs, shortcuts, head) has no architecture parameters. 
 parameters ``alpha`` are one (E, K) tensor over every edge of every cell (rows in
 ``nash.space.cell_edges`` order, columns in ``OPS`` order); ops that are not candidates of an edge
 are masked out and never sampled. Which ops run is decided by a :class:`PathPlan` (see
-``nash.models.mixed_op`` for the two-path binary-gate gradient).
+``nash.search.mixed_op`` for the two-path binary-gate gradient).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from nash.models.mixed_op import MixedOp, _conv, binary_gates, sample_paths
+from nash.models.layers import conv2d
+from nash.search.mixed_op import MixedOp, binary_gates, sample_paths
 from nash.space import OPS, CellSpec, Edge, cell_edges
 
 __all__ = ["PathPlan", "SearchCell", "Supernet"]
+
+_OLD_CONV_KEY = re.compile(r"(\.ops\.conv_\d+x\d+\.)([01])\.")
 
 
 @dataclass(frozen=True)
@@ -62,12 +67,12 @@ class SearchCell(nn.Module):
         self.bns = nn.ModuleList()
         for j in range(1, spec.n_layers + 1):
             self.convs.append(
-                _conv(c_in if j == 1 else c_out, c_out, 3, stride if j == 1 else 1, backbone_bits)
+                conv2d(c_in if j == 1 else c_out, c_out, 3, stride if j == 1 else 1, backbone_bits)
             )
             self.bns.append(nn.BatchNorm2d(c_out))
         self.shortcut: nn.Module = nn.Identity()
         if spec.downsample or c_in != c_out:  # first block of a downsample cell: 1x1 stride-2 projection
-            self.shortcut = nn.Sequential(_conv(c_in, c_out, 1, stride, backbone_bits), nn.BatchNorm2d(c_out))
+            self.shortcut = nn.Sequential(conv2d(c_in, c_out, 1, stride, backbone_bits), nn.BatchNorm2d(c_out))
         self.edges = nn.ModuleList()
         for edge, cand in zip(cell_edges(spec), candidates, strict=True):
             src_c, src_s = (c_in, stride) if edge.src == 0 else (c_out, 1)
@@ -134,6 +139,15 @@ class Supernet(nn.Module):
         self.offsets = [0]
         for cell in self.cells:
             self.offsets.append(self.offsets[-1] + len(cell.edges))
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any, **kwargs: Any) -> None:
+        # Searches checkpointed before the op table was shared named a conv op's layers "0"/"1"
+        # (nn.Sequential); they are "conv"/"bn" now (ConvBN, as in the derived network).
+        for key in [k for k in state_dict if _OLD_CONV_KEY.search(k)]:
+            state_dict[_OLD_CONV_KEY.sub(lambda m: m[1] + ("conv." if m[2] == "0" else "bn."), key)] = (
+                state_dict.pop(key)
+            )
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def weight_parameters(self) -> list[nn.Parameter]:
         """Every parameter except ``alpha`` (what the weight step trains)."""
