@@ -83,8 +83,8 @@ def test_broken_genotype_and_estimate_are_reported_not_raised(experiment_dir):
 def test_report_on_bad_directory_raises(tmp_path):
     with pytest.raises(ResultsError, match="not found"):
         write_report(tmp_path / "nowhere")
-    with pytest.raises(ResultsError, match="no results.json or results.csv"):
-        write_report(tmp_path)
+    with pytest.raises(ResultsError, match=r"no results.json or results.csv; run `nash run "):
+        write_report(tmp_path)  # the command is `nash run` (issue 15 item 10)
 
 
 def test_inline_svg_strips_namespaces_and_prefixes_ids():
