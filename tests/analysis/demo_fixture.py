@@ -99,7 +99,9 @@ def _search(root: Path, version: str, k: int) -> str:
 def _train(root: Path, version: str, bits: str, top1: float) -> str:
     d = root / f"train/resnet18-{version}-{bits}"
     d.mkdir(parents=True, exist_ok=True)
-    (d / "config.yaml").write_text(f"backbone: resnet18\nversion: {version}\nbits: {bits}\ndataset: fashion-mnist\n")
+    (d / "config.yaml").write_text(
+        f"backbone: resnet18\nversion: {version}\nbits: {bits}\ndataset: fashion-mnist\n"
+    )
     rows = []
     for epoch in (1, 2, 3):
         acc = top1 * (0.7 + 0.1 * epoch) if top1 > 20 else top1
@@ -121,7 +123,13 @@ def _export(root: Path, version: str, bits: str, ok: bool) -> str | None:
     d = root / f"export/resnet18-{version}-{bits}"
     qonnx = {"max_abs_diff": 1.9e-6 if ok else 0.877, "tolerance": 0.54, "tight_match": 1.0 if ok else 0.97,
              "logit_scale": 10.7, "top1_agreement": 1.0, "n": 64, "ok": ok}  # fmt: skip
-    failures = [] if ok else ["qonnx logits differ: max abs diff 0.877 (tolerance 0.54), top-1 agreement 100.00% (need 99.9%)"]
+    failures = (
+        []
+        if ok
+        else [
+            "qonnx logits differ: max abs diff 0.877 (tolerance 0.54), top-1 agreement 100.00% (need 99.9%)"
+        ]
+    )
     conformance = [] if version != "v4" else [
         {"rule": "add-inputs", "node": "n_add43", "op_type": "Add", "message": "AddStreams inputs differ",
          "hint": "quantise both inputs alike"}]  # fmt: skip

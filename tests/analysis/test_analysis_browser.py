@@ -34,6 +34,8 @@ pytestmark = pytest.mark.skipif(
 def _browser_present() -> None:
     if CHROMIUM is None:
         pytest.fail("NASH_REQUIRE_BROWSER=1 but no chromium binary found; run scripts/install-browser.sh")
+
+
 WIDTH = 1400
 # tables a reviewer reads: (section heading or id, table class) that must be laid out and must not scroll
 KEY_TABLES = ("results", "Error vs BRAM", "Error vs LUT", "Error vs latency", "export", "hardware", "latency",

@@ -60,7 +60,9 @@ def test_grouped_bars_one_bar_per_finished_row_and_na_for_failed():
 
 def test_accuracy_bars_draw_chance_level_and_resource_bars_start_at_zero():
     ax = plot_grouped_bars(make_rows(), "top1", chance=10.0).axes[0]
-    assert any(ln.get_label() == "chance (10 %)" and list(ln.get_ydata()) == [10.0, 10.0] for ln in ax.get_lines())
+    assert any(
+        ln.get_label() == "chance (10 %)" and list(ln.get_ydata()) == [10.0, 10.0] for ln in ax.get_lines()
+    )
     assert plot_grouped_bars(make_rows(), "bram18").axes[0].get_ylim()[0] == 0.0
 
 

@@ -77,7 +77,9 @@ def test_chance_level_warning(demo):
     checks = rv.row_checks(rows, records)
     assert checks[0]["note"] == "\u26a0 top-1 at chance level (10 % for 10 classes)"
     assert chance_level(14.9, 10) == 10.0 and chance_level(15.1, 10) is None
-    assert chance_level(3.0, 1000) == 0.1 and chance_level(None, 10) is None and chance_level(50, None) is None
+    assert (
+        chance_level(3.0, 1000) == 0.1 and chance_level(None, 10) is None and chance_level(50, None) is None
+    )
     # the row at chance level is in no Pareto set (it would sit on the LUT front) and in no Pareto plot
     row0 = re.search(r"<tr[^>]*><td>resnet18</td><td>o</td><td>w2a2</td>.*?</tr>", html).group(0)
     assert "BRAM" not in row0 and "LUT" not in row0 and 'class="warn"' in row0

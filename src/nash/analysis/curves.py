@@ -16,7 +16,13 @@ from nash.analysis._common import bits_key, style_for
 from nash.analysis.cells import OP_COLOURS
 from nash.analysis.runs import OPS, SearchRecords
 
-__all__ = ["TrainCurve", "plot_training_curves", "plot_search_curves", "plot_alpha_evolution", "mean_op_probs"]
+__all__ = [
+    "TrainCurve",
+    "plot_training_curves",
+    "plot_search_curves",
+    "plot_alpha_evolution",
+    "mean_op_probs",
+]
 
 _LINESTYLES = ("-", "--", ":", "-.")
 
@@ -89,7 +95,10 @@ def plot_search_curves(searches: Sequence[SearchRecords]) -> Figure:
     for rank, s in enumerate(searches):
         colour, marker = style_for(s.version, rank)
         name = f"{s.backbone} {s.version}" if len({x.backbone for x in searches}) > 1 else s.version
-        for ax, (w_key, a_key) in ((ax_loss, ("train_loss", "arch_loss")), (ax_acc, ("train_acc", "arch_acc"))):
+        for ax, (w_key, a_key) in (
+            (ax_loss, ("train_loss", "arch_loss")),
+            (ax_acc, ("train_acc", "arch_acc")),
+        ):
             for key, style, part in ((w_key, "-", "weights"), (a_key, "--", "alpha")):
                 xs, ys = _xy(s.log, key)
                 if xs:

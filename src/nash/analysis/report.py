@@ -122,7 +122,8 @@ def _results_html(ctx: dict[str, Any]) -> str:
     headers, body = results_table(rows, marks, ctx["checks"])
     # a failed row shows its error across the number columns
     body = [
-        cells if "failed" not in cls else cells[:RESULT_LEAD] + [cells[-1]] for cells, cls in zip(body, classes)
+        cells if "failed" not in cls else cells[:RESULT_LEAD] + [cells[-1]]
+        for cells, cls in zip(body, classes)
     ]
     return _scroll(html_table((headers, body), "results", classes), "key")
 
@@ -192,11 +193,17 @@ def _html_body(ctx: dict[str, Any]) -> str:
     equal, sentence = ctx["throughput"]
     fps_note = f'<p class="{"" if equal else "warntext"}">{html.escape(sentence)}</p>'
     summary_fps = f"<p>{html.escape(sentence)}</p>" if equal else ""  # else it is in the alert box
-    results_fps = "" if equal else f'<p class="warntext">{rv.WARN} Rows are not at equal throughput (see Summary).</p>'
+    results_fps = (
+        "" if equal else f'<p class="warntext">{rv.WARN} Rows are not at equal throughput (see Summary).</p>'
+    )
     chance_names = ", ".join(
         f"{rows[i]['backbone']} {rows[i]['version']} {rows[i]['bits']}" for i in sorted(ctx["at_chance"])
     )
-    left_out = f" Rows at chance level are left out of the fronts and their plots: {chance_names}." if chance_names else ""
+    left_out = (
+        f" Rows at chance level are left out of the fronts and their plots: {chance_names}."
+        if chance_names
+        else ""
+    )
     plots = ctx["plots"]
     alpha_names = [n for n in plots if n.startswith("alphas_")]
     return "\n".join(
@@ -257,10 +264,19 @@ def _markdown(ctx: dict[str, Any]) -> str:
     warnings = _warnings(ctx)
     if warnings:
         out += ["", "**Check before comparing:**", ""] + [f"- {w}" for w in warnings]
-    out += ["", f"## Results ({len(rows)} rows)", "", md_table(results_table(rows, ctx["marks"], ctx["checks"]))]
+    out += [
+        "",
+        f"## Results ({len(rows)} rows)",
+        "",
+        md_table(results_table(rows, ctx["marks"], ctx["checks"])),
+    ]
     out += ["", "## Pareto sets"]
     for name, idx in fronts.items():
-        body = md_table(pareto_table(rows, idx, *sec.FRONTS[name])) if idx else "No finished row has both values."
+        body = (
+            md_table(pareto_table(rows, idx, *sec.FRONTS[name]))
+            if idx
+            else "No finished row has both values."
+        )
         out += ["", f"### Error vs {name}", "", body]
     out += ["", "## Figures", ""] + [f"![{_caption(n)}]({n}.png)" for n in ctx["plots"]]
     out += ["", "## Export verification", "", md_table(ctx["export_table"])]
@@ -313,7 +329,9 @@ def write_report(experiment_dir: str | os.PathLike[str]) -> Path:
     records = [cell_records(r, root) for r in rows]
     searches = search_records(rows, root)
     at_chance = {
-        i for i, (r, c) in enumerate(zip(rows, records)) if is_ok(r) and chance_level(r.get("top1"), c.num_classes)
+        i
+        for i, (r, c) in enumerate(zip(rows, records))
+        if is_ok(r) and chance_level(r.get("top1"), c.num_classes)
     }
     fronts = sec.compute_fronts(rows, at_chance)
     geno_html, geno_md = sec.genotype_sections(rows, root)

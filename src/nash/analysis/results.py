@@ -150,7 +150,9 @@ def _resolve(path_or_dir: str | os.PathLike[str]) -> Path:
         for name in ("results.json", "results.csv"):
             if (p / name).is_file():
                 return p / name
-        raise ResultsError(f"{p} holds no results.json or results.csv; run `nash run EXPERIMENT.yaml --out DIR` first")
+        raise ResultsError(
+            f"{p} holds no results.json or results.csv; run `nash run EXPERIMENT.yaml --out DIR` first"
+        )
     if not p.is_file():
         raise ResultsError(
             f"results file {p} not found; pass results.csv, results.json or the experiment dir"

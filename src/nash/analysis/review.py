@@ -121,11 +121,16 @@ def export_table(rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRecords])
             body.append(_lead(row) + [rec.export_problem] + ["-"] * (len(headers) - 4))
             continue
         q = chk.get("qonnx") if isinstance(chk.get("qonnx"), dict) else {}
-        tol = q.get("tolerance", (chk.get("tolerance") or {}).get("atol") if isinstance(chk.get("tolerance"), dict) else None)
+        tol = q.get(
+            "tolerance",
+            (chk.get("tolerance") or {}).get("atol") if isinstance(chk.get("tolerance"), dict) else None,
+        )
         viol = chk.get("conformance") or []
         rules = sorted({str(v.get("rule", "?")) for v in viol if isinstance(v, dict)})
         ort = chk.get("onnxruntime") if isinstance(chk.get("onnxruntime"), dict) else {}
-        ort_text = "skipped" if "skipped" in ort else ("ok" if ort.get("ok") else f"{WARN} differs" if ort else "-")
+        ort_text = (
+            "skipped" if "skipped" in ort else ("ok" if ort.get("ok") else f"{WARN} differs" if ort else "-")
+        )
         macs = chk.get("macs") if isinstance(chk.get("macs"), dict) else {}
         mq, mn = macs.get("qonnx_inference_cost"), macs.get("nash")
         mac_text = "-" if mq is None and mn is None else f"{fmt(mq)} / {fmt(mn)}"
@@ -134,10 +139,17 @@ def export_table(rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRecords])
         verdict = "ok" if chk.get("ok") else f"{WARN} FAILED"
         body.append(
             _lead(row)
-            + [verdict, _pct(chk.get("top1_agreement", q.get("top1_agreement"))),
-               _sci(chk.get("max_abs_diff", q.get("max_abs_diff"))), _sci(tol), fmt(chk.get("n", q.get("n"))),
-               (f"{WARN} {len(viol)}: {', '.join(rules)}" if viol else "0 violations"), ort_text, mac_text,
-               "; ".join(str(f) for f in chk.get("failures") or []) or "-"]  # fmt: skip
+            + [
+                verdict,
+                _pct(chk.get("top1_agreement", q.get("top1_agreement"))),
+                _sci(chk.get("max_abs_diff", q.get("max_abs_diff"))),
+                _sci(tol),
+                fmt(chk.get("n", q.get("n"))),
+                (f"{WARN} {len(viol)}: {', '.join(rules)}" if viol else "0 violations"),
+                ort_text,
+                mac_text,
+                "; ".join(str(f) for f in chk.get("failures") or []) or "-",
+            ]  # fmt: skip
         )
     return headers, body
 
@@ -161,13 +173,21 @@ def hardware_table(rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRecords
         device = data.get("device")
         body.append(
             _lead(row)
-            + ["ok", fold_text(rec.settings, None), f"{clock:g} ns" if clock else "-",
-               fmt_column("fps", data.get("fps")), fps_delta(_fps(row, rec), slowest) if is_ok(row) else "-",
-               fmt_column("latency_ms", data.get("latency_ms"))]
+            + [
+                "ok",
+                fold_text(rec.settings, None),
+                f"{clock:g} ns" if clock else "-",
+                fmt_column("fps", data.get("fps")),
+                fps_delta(_fps(row, rec), slowest) if is_ok(row) else "-",
+                fmt_column("latency_ms", data.get("latency_ms")),
+            ]
             + [fmt_column(k, totals.get(k)) for k in keys]
-            + [fmt(len(layers)) if isinstance(layers, list) else "-", fmt(data.get("bottleneck")),
-               str(device.get("name", "?")) if isinstance(device, dict) else fmt(device),
-               fmt(fits if isinstance(fits, bool) else None)]  # fmt: skip
+            + [
+                fmt(len(layers)) if isinstance(layers, list) else "-",
+                fmt(data.get("bottleneck")),
+                str(device.get("name", "?")) if isinstance(device, dict) else fmt(device),
+                fmt(fits if isinstance(fits, bool) else None),
+            ]  # fmt: skip
         )
     return headers, body
 

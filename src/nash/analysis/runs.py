@@ -253,7 +253,9 @@ def cell_records(row: Mapping[str, Any], root: Path, default_dataset: str | None
         source = "stage.json"
         if secs is None and stage == "train" and rec.train_metrics:
             vals = [_num(m.get("seconds")) for m in rec.train_metrics]
-            secs, source = (sum(v for v in vals if v is not None), "metrics.jsonl") if any(vals) else (None, "")
+            secs, source = (
+                (sum(v for v in vals if v is not None), "metrics.jsonl") if any(vals) else (None, "")
+            )
         if secs is None and stage == "export" and rec.export_check:
             secs, source = _num(rec.export_check.get("seconds")), "export_check.json"
         rec.seconds[stage] = secs

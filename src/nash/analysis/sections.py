@@ -194,7 +194,9 @@ def estimate_details(rows: Sequence[Mapping[str, Any]], base: Path) -> str:
     return "".join(parts)
 
 
-def summary_cards(rows: Sequence[Mapping[str, Any]], exclude: Collection[int] = ()) -> list[tuple[str, str, str]]:
+def summary_cards(
+    rows: Sequence[Mapping[str, Any]], exclude: Collection[int] = ()
+) -> list[tuple[str, str, str]]:
     """Key numbers as (title, value, detail): row counts, best accuracy, smallest BRAM/LUT, best fps.
 
     Rows in ``exclude`` (e.g. at chance level) count as ok but compete for no card.

@@ -141,7 +141,8 @@ def html_table(table: Table, css_class: str = "", row_classes: Sequence[str] | N
     """
     headers, body = table
     numeric = [
-        bool(body) and all(len(r) > k and "num" in _num_class(r[k]) for r in body) for k in range(len(headers))
+        bool(body) and all(len(r) > k and "num" in _num_class(r[k]) for r in body)
+        for k in range(len(headers))
     ]
     num_th = ' class="num"'
     head = "".join(f"<th{num_th if n else ''}>{html.escape(h)}</th>" for h, n in zip(headers, numeric))
