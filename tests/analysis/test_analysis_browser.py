@@ -14,11 +14,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from analysis_fixtures import build_experiment
 from browser import find_chromium, measure_layout, screenshot
-from demo_fixture import build_demo_experiment
-
-from nash.analysis import write_report
 
 CHROMIUM = find_chromium()
 # NASH_REQUIRE_BROWSER=1 (for CI): a missing browser fails the tests instead of skipping them
@@ -48,9 +44,9 @@ def _png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
-@pytest.mark.parametrize("builder", [build_demo_experiment, build_experiment], ids=["demo", "grid20"])
-def test_report_fits_a_1400px_window_without_horizontal_scrolling(builder, tmp_path, request):
-    page = write_report(builder(tmp_path / "exp"))
+@pytest.mark.parametrize("which", ["demo_reported", "reported"], ids=["demo", "grid20"])
+def test_report_fits_a_1400px_window_without_horizontal_scrolling(which, tmp_path, request):
+    _, page = request.getfixturevalue(which)
     m = measure_layout(CHROMIUM, page, WIDTH, 900)
 
     assert m["viewport"] <= WIDTH and m["scrollWidth"] <= m["viewport"], "the page scrolls horizontally"
@@ -76,15 +72,18 @@ def test_report_fits_a_1400px_window_without_horizontal_scrolling(builder, tmp_p
         shutil.copy(png, Path(keep) / f"report-{request.node.callspec.id}-1400.png")
 
 
-def test_the_measurement_sees_an_overflowing_table(tmp_path):
+def test_the_measurement_sees_an_overflowing_table(demo_reported, tmp_path):
     """The check is not vacuous: a results table forced wider than the page is reported."""
-    page = write_report(build_demo_experiment(tmp_path / "exp"))
+    _, page = demo_reported
     wide = page.with_name("wide.html")
     wide.write_text(
         page.read_text(encoding="utf-8").replace("</style>", "table.results { min-width: 1700px; }</style>"),
         encoding="utf-8",
     )
-    m = measure_layout(CHROMIUM, wide, WIDTH, 900)
+    try:
+        m = measure_layout(CHROMIUM, wide, WIDTH, 900)
+    finally:
+        wide.unlink()
     (results,) = [t for t in m["tables"] if t["cls"] == "results"]
     assert results["boxScrollWidth"] > results["boxClientWidth"]
     assert max(h[2] for h in results["headers"]) > m["viewport"]

@@ -19,11 +19,10 @@ from nash.analysis.sections import artefact_table
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """(root, rows, records, report.html text, report.md text), built once for the module."""
-    root = build_demo_experiment(tmp_path_factory.mktemp("demo") / "exp")
+def demo(demo_reported):
+    """(root, rows, records, report.html text, report.md text)."""
+    root, page = demo_reported
     rows = load_results(root)
-    page = write_report(root)
     records = [cell_records(r, root) for r in rows]
     return root, rows, records, page.read_text(encoding="utf-8"), (page.parent / "report.md").read_text()
 
