@@ -110,10 +110,18 @@ def test_stage_times_from_stage_records(demo):
     assert records[2].seconds_source["export"] == "export_check.json"
     assert grand == pytest.approx(372 + 382 + 6 * 290.4 + 5 * 44.2 + 41.7 + 5 * 3.1)
     assert "Run times" in html and "46.2 min" in html
+    root = demo[0]
+    running = json.loads((root / "hw/resnet18-v4-w4a4/stage.json").read_text()) | {"status": "running"}
+    records[5].status["hw"], records[5].seconds["hw"] = (
+        running["status"],
+        None,
+    )  # as a started, unfinished stage
+    assert _by_cell(rv.times_table(rows, records, searches)[0])["v4 w4a4"]["hw"] == "running / interrupted"
 
 
 def test_curves_are_drawn_into_the_report(demo):
     root, _, _, html, md = demo
+    assert "http://" not in html and "https://" not in html and "<script" not in html
     for name in ("training_curves", "search_curves", "alphas_resnet18-v3", "alphas_resnet18-v4"):
         assert (root / "report" / f"{name}.png").stat().st_size > 5000
         assert f"Files: {name}.png, {name}.svg" in html and f"({name}.png)" in md
@@ -180,7 +188,10 @@ def test_broken_run_records_are_tolerated(tmp_path):
     (root / "train/resnet18-o-w2a2/metrics.jsonl").write_text('{"epoch": 1, "test_top1": 9.9}\n{"epo')
     (root / "search/resnet18-v3/alphas.jsonl").write_text(json.dumps({"epoch": 1, "probs": "nope"}) + "\n")
     (root / "hw/resnet18-o-w4a4/stage.json").write_text("[]")
+    (root / "hw/resnet18-v4-w2a2/stage.json").write_text('{"stage": "hw", "status": "running", "seconds": 9}')
     rows = load_results(root)
+    interrupted = cell_records(rows[4], root)
+    assert interrupted.status["hw"] == "running" and interrupted.seconds["hw"] is None
     rec = cell_records(rows[0], root)
     assert rec.export_check is None and rec.export_problem == "unreadable (JSONDecodeError)"
     assert [m["epoch"] for m in rec.train_metrics] == [1]

@@ -244,16 +244,26 @@ def times_table(
 
     The grand total counts each search once.
     """
-    search_s = {(s.backbone, s.version): s.seconds for s in searches}
+    search_s = {(s.backbone, s.version): s for s in searches}
     headers = ["backbone", "version", "bits", "search", "train", "export", "hw", "cell total"]
-    body, grand = [], sum(v for v in search_s.values() if v)
+    body, grand = [], sum(s.seconds for s in searches if s.seconds)
     for row, rec in zip(rows, recs):
         secs = [rec.seconds.get(st) for st in ("train", "export", "hw")]
+        states = [rec.status.get(st) for st in ("train", "export", "hw")]
         grand += sum(v for v in secs if v)
-        shared = search_s.get((str(row["backbone"]), str(row["version"])))
+        search = search_s.get((str(row["backbone"]), str(row["version"])))
+        shared = search.seconds if search else None
         cell = sum(v for v in [shared, *secs] if v)
-        body.append(_lead(row) + [fmt_seconds(v) for v in (shared, *secs)] + [fmt_seconds(cell or None)])
+        texts = [_time_text(shared, search.status if search else None)]
+        texts += [_time_text(v, st) for v, st in zip(secs, states)]
+        body.append(_lead(row) + texts + [fmt_seconds(cell or None)])
     return (headers, body), grand
+
+
+def _time_text(seconds: float | None, status: str | None) -> str:
+    if seconds is None and status == "running":
+        return "running / interrupted"
+    return fmt_seconds(seconds)
 
 
 def grid_progress(rows: Sequence[Mapping[str, Any]], root: Path) -> tuple[int, int, list[str]]:

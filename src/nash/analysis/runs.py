@@ -34,6 +34,7 @@ __all__ = [
     "artefact_state",
     "read_json",
     "read_jsonl",
+    "stage_status",
     "cell_records",
     "search_records",
     "chance_level",
@@ -161,6 +162,7 @@ class CellRecords:
     train_metrics: list[dict[str, Any]] = field(default_factory=list)
     seconds: dict[str, float | None] = field(default_factory=dict)  # stage -> seconds
     seconds_source: dict[str, str] = field(default_factory=dict)  # stage -> where the number came from
+    status: dict[str, str | None] = field(default_factory=dict)  # stage -> stage.json status
     num_classes: int | None = None
     dataset: str | None = None
     artefacts: dict[str, str] = field(default_factory=dict)  # path column -> artefact_state
@@ -187,6 +189,7 @@ class SearchRecords:
     alphas: list[dict[str, Any]] = field(default_factory=list)
     seconds: float | None = None
     reference: bool = False  # a published genotype copied, no search ran
+    status: str | None = None  # stage.json status
 
 
 def _stage_dir(root: Path, row: Mapping[str, Any], stage: str, column: str | None) -> Path | None:
@@ -204,6 +207,12 @@ def _stage_seconds(directory: Path | None) -> float | None:
     if isinstance(data, dict) and data.get("status", "ok") == "ok":
         return _num(data.get("seconds"))
     return None
+
+
+def stage_status(directory: Path | None) -> str | None:
+    """The ``status`` of a stage record (``ok``, ``running`` = started and not finished), or None."""
+    data, _ = read_json(directory / "stage.json" if directory else None)
+    return str(data.get("status", "ok")) if isinstance(data, dict) else None
 
 
 def _classes_from_estimate(est: Mapping[str, Any] | None) -> int | None:
@@ -250,6 +259,7 @@ def cell_records(row: Mapping[str, Any], root: Path, default_dataset: str | None
     rec.dataset = rec.dataset or default_dataset
     for stage in STAGES:
         secs = _stage_seconds(rec.dirs.get(stage))
+        rec.status[stage] = stage_status(rec.dirs.get(stage))
         source = "stage.json"
         if secs is None and stage == "train" and rec.train_metrics:
             vals = [_num(m.get("seconds")) for m in rec.train_metrics]
@@ -281,6 +291,7 @@ def search_records(rows: Sequence[Mapping[str, Any]], root: Path) -> list[Search
             rec.log = read_jsonl(d / "log.jsonl")
             rec.alphas = [a for a in read_jsonl(d / "alphas.jsonl") if isinstance(a.get("probs"), list)]
             rec.seconds = _stage_seconds(d)
+            rec.status = stage_status(d)
             if rec.seconds is None and rec.log:
                 vals = [_num(r.get("seconds")) for r in rec.log]
                 rec.seconds = sum(v for v in vals if v is not None) if any(vals) else None
