@@ -115,9 +115,7 @@ def ensure_writable(path: str | os.PathLike[str], *, kind: str = "dir", what: st
 
     target = Path(path)
     if kind == "file" and target.is_dir():
-        raise OutputError(
-            f"{what} {target} is a directory; give a file name, e.g. {target / 'model.onnx'}"
-        )
+        raise OutputError(f"{what} {target} is a directory; give a file name, e.g. {target / 'model.onnx'}")
     if kind == "dir" and target.exists() and not target.is_dir():
         raise OutputError(f"{what} {target} is a file; give a directory")
     directory = target if kind == "dir" else target.parent

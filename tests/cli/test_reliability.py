@@ -69,8 +69,12 @@ def test_export_to_an_existing_directory_fails_before_exporting(tmp_path, capsys
 def test_interrupt_names_the_real_command(monkeypatch, capsys):
     """Item 10: 'rerun the same command to resume', but train/search refuse it without --resume."""
     assert resume_hint("train", ["train", "--out", "r 1"]) == "resume with: nash train --out 'r 1' --resume"
-    assert resume_hint("search", ["search", "--out", "r", "--resume"]) == "resume with: nash search --out r --resume"
+    assert (
+        resume_hint("search", ["search", "--out", "r", "--resume"])
+        == "resume with: nash search --out r --resume"
+    )
     assert resume_hint("run", ["run", "e.yaml", "--out", "x"]) == "resume with: nash run e.yaml --out x"
+
     def interrupted(args):
         raise KeyboardInterrupt
 

@@ -48,7 +48,14 @@ class Fakes:
         self.calls.append(("train", out.name, resume))
         save_config(cfg, out / "config.yaml")
         (out / "best.pt").write_bytes(f"weights {cfg.version} {cfg.bits} lr={cfg.lr}".encode() * 50)
-        return {"top1": 80.0, "top5": 99.0, "epoch": 1, "params": 10, "macs": 100, "best_path": str(out / "best.pt")}
+        return {
+            "top1": 80.0,
+            "top5": 99.0,
+            "epoch": 1,
+            "params": 10,
+            "macs": 100,
+            "best_path": str(out / "best.pt"),
+        }
 
     def export_checkpoint(self, ckpt, out_path, **kw):
         out = Path(out_path)
@@ -110,7 +117,10 @@ def test_changed_train_setting_is_refused_and_records_stay_true(fakes, tmp_path)
     cell = root / "train" / "resnet18-o-w2a2"
     before = {p.name: _md5(p) for p in (cell / "stage.json", cell / "config.yaml", cell / "best.pt")}
     fakes.calls.clear()
-    with pytest.raises(StageChanged, match=r"train resnet18-o-w2a2 \(and 1 more cells\).*train\.lr 0\.1 -> 0\.02.*--rerun train"):
+    with pytest.raises(
+        StageChanged,
+        match=r"train resnet18-o-w2a2 \(and 1 more cells\).*train\.lr 0\.1 -> 0\.02.*--rerun train",
+    ):
         _run(_cfg(train__lr=0.02), root)
     assert fakes.calls == []
     assert {p: _md5(cell / p) for p in before} == before
@@ -138,7 +148,10 @@ def test_changed_hw_setting_reruns_hw_only_and_free_keys_are_ignored(fakes, tmp_
     fakes.calls.clear()
     _run(_cfg(hw__clock_ns=4.0, train__workers=0, train__device="cpu"), root)
     assert sorted(s for s, _, _ in fakes.calls) == ["hw", "hw"]
-    assert json.loads((root / "hw" / "resnet18-o-w2a2" / "stage.json").read_text())["settings"]["clock_ns"] == 4.0
+    assert (
+        json.loads((root / "hw" / "resnet18-o-w2a2" / "stage.json").read_text())["settings"]["clock_ns"]
+        == 4.0
+    )
 
 
 def test_interrupted_stage_with_changed_settings_is_refused(fakes, tmp_path):
@@ -161,12 +174,19 @@ def test_refuse_changed_config_for_train_resume(tmp_path):
 
     stored = tmp_path / "config.yaml"
     stored.write_text("lr: 0.05\nepochs: 2\ndevice: cpu\nsub: {a: 1}\n")
-    refuse_changed_config(stored, {"lr": 0.05, "epochs": 2, "device": "cuda", "sub": {"a": 1}}, ignore=["device"])
-    with pytest.raises(ConfigError, match=r"config.yaml was run with other settings \(epochs 2 -> 3, lr 0.05 -> 0.5\); resume"):
+    refuse_changed_config(
+        stored, {"lr": 0.05, "epochs": 2, "device": "cuda", "sub": {"a": 1}}, ignore=["device"]
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"config.yaml was run with other settings \(epochs 2 -> 3, lr 0.05 -> 0.5\); resume",
+    ):
         refuse_changed_config(stored, {"lr": 0.5, "epochs": 3, "device": "cpu", "sub": {"a": 1}},
                               fix="resume without the changed flags or train into a new --out")  # fmt: skip
     refuse_changed_config(tmp_path / "none.yaml", {"lr": 1})  # nothing stored yet: fine
-    assert config_diff({"a": [1, 2], "b": 1, "n": {"x": 1}}, {"a": (1, 2), "b": 1.0, "n": {"x": 2}}) == [("n.x", 1, 2)]
+    assert config_diff({"a": [1, 2], "b": 1, "n": {"x": 1}}, {"a": (1, 2), "b": 1.0, "n": {"x": 2}}) == [
+        ("n.x", 1, 2)
+    ]
 
 
 def test_missing_sections_and_empty_file_are_errors(tmp_path):
@@ -177,7 +197,9 @@ def test_missing_sections_and_empty_file_are_errors(tmp_path):
         check_sections(from_dict(ExperimentConfig, {"reference_genotypes": "paper"}))
     with pytest.raises(ConfigError, match="no 'search:' section.*reference_genotypes: paper"):
         check_sections(from_dict(ExperimentConfig, {"train": {"width": 4}}))
-    check_sections(from_dict(ExperimentConfig, {"versions": ["o"], "train": {"width": 4}}))  # no search needed
+    check_sections(
+        from_dict(ExperimentConfig, {"versions": ["o"], "train": {"width": 4}})
+    )  # no search needed
     check_sections(from_dict(ExperimentConfig, {"reference_genotypes": "paper"}), to="search")
     empty = tmp_path / "exp.yaml"
     empty.write_text("\n")
@@ -257,11 +279,15 @@ def test_second_run_on_the_same_directory_is_locked(fakes, tmp_path):
             _run(_cfg(versions=["o"]), root)
     assert fakes.calls == []
     # a lock left by a process that died (SIGKILL) is taken over, with a message naming it
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     (root / LOCK_NAME).write_text(f"pid={dead.stdout.strip()}\nhost=x\nstarted=2026-01-01T00:00:00\n")
     logs: list[str] = []
     _run(_cfg(versions=["o"]), root, logs, to="train")
-    assert any(f"taking over the lock of {root}: its holder (pid {dead.stdout.strip()}" in line for line in logs)
+    assert any(
+        f"taking over the lock of {root}: its holder (pid {dead.stdout.strip()}" in line for line in logs
+    )
     assert (root / LOCK_NAME).read_text() == ""  # released
 
 

@@ -164,8 +164,7 @@ def parse_yaml(text: str, source: str | Path = "<string>") -> Any:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except _DuplicateKey as dup:
         raise ConfigError(
-            f"{source} line {dup.line}: duplicate key {dup.key!r} (first at line {dup.first}); "
-            "keep only one"
+            f"{source} line {dup.line}: duplicate key {dup.key!r} (first at line {dup.first}); keep only one"
         ) from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)

@@ -129,7 +129,13 @@ def _duration(seconds: float) -> str:
 
 def _run_cell(ctx, cell, shared, per_cell, done, errors, log) -> tuple[dict[str, Any], bool]:
     backbone, version, bits = cell
-    row: dict[str, Any] = {"backbone": backbone, "version": version, "bits": bits, "status": "ok", "error_message": ""}
+    row: dict[str, Any] = {
+        "backbone": backbone,
+        "version": version,
+        "bits": bits,
+        "status": "ok",
+        "error_message": "",
+    }
     ran = False
     try:
         upstream: dict[str, StageResult] = {}
@@ -175,7 +181,12 @@ def _write_rows(ctx: Context, rows: list[dict[str, Any]]) -> None:
 
 
 def _event(ctx: Context, stage: str, key: tuple, status: str, message: str = "", tb: str = "") -> None:
-    rec = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "stage": stage, "cell": "-".join(key), "status": status}
+    rec = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "stage": stage,
+        "cell": "-".join(key),
+        "status": status,
+    }
     if message:
         rec["error"] = message
     if tb:

@@ -34,7 +34,15 @@ from nash.errors import ConfigError
 from nash.io import atomic_write_json
 from nash.records import config_diff, file_digest, format_diff, verify_file
 
-__all__ = ["StageResult", "StageChanged", "fingerprint", "run_stage", "read_record", "settings_diff", "MARKER"]
+__all__ = [
+    "StageResult",
+    "StageChanged",
+    "fingerprint",
+    "run_stage",
+    "read_record",
+    "settings_diff",
+    "MARKER",
+]
 
 MARKER = "stage.json"
 SCHEMA = 2
@@ -89,7 +97,11 @@ def _inputs_changed(record: Mapping[str, Any], inputs: Mapping[str, Any]) -> lis
     if record.get("schema") != SCHEMA:
         return []
     old = record.get("inputs") or {}
-    return [k for k in sorted(set(old) | set(inputs)) if (old.get(k) or {}).get("sha256") != (inputs.get(k) or {}).get("sha256")]
+    return [
+        k
+        for k in sorted(set(old) | set(inputs))
+        if (old.get(k) or {}).get("sha256") != (inputs.get(k) or {}).get("sha256")
+    ]
 
 
 def _damaged(directory: Path, record: Mapping[str, Any], files: Mapping[str, str]) -> list[str]:
@@ -139,9 +151,13 @@ def run_stage(
     """
     files = dict(files or {})
     root = root if root is not None else directory.parent.parent
-    input_digests = {k: {"path": _relative(Path(p), root), **file_digest(p)} for k, p in (inputs or {}).items()}
+    input_digests = {
+        k: {"path": _relative(Path(p), root), **file_digest(p)} for k, p in (inputs or {}).items()
+    }
     record = read_record(directory)
-    resume, reason = _decide(name, directory, record, settings, input_digests, files, free, rerun, key_name, label)
+    resume, reason = _decide(
+        name, directory, record, settings, input_digests, files, free, rerun, key_name, label
+    )
     if reason == "":
         assert record is not None
         paths = {k: directory / v for k, v in files.items()}
@@ -160,13 +176,21 @@ def run_stage(
     digests = {k: file_digest(directory / v) for k, v in files.items()}
     atomic_write_json(
         directory / MARKER,
-        {**base, "status": "ok", "finished": _now(), "files": {k: {"path": files[k], **d} for k, d in digests.items()},
-         "outputs": outputs, "seconds": round(seconds, 2)},  # fmt: skip
+        {
+            **base,
+            "status": "ok",
+            "finished": _now(),
+            "files": {k: {"path": files[k], **d} for k, d in digests.items()},
+            "outputs": outputs,
+            "seconds": round(seconds, 2),
+        },  # fmt: skip
     )
     return StageResult(name, directory, outputs, False, seconds, {k: directory / v for k, v in files.items()})
 
 
-def _decide(name, directory, record, settings, inputs, files, free, rerun, key_name, label) -> tuple[bool, str]:
+def _decide(
+    name, directory, record, settings, inputs, files, free, rerun, key_name, label
+) -> tuple[bool, str]:
     """``(resume, reason)``; reason ``""`` means skip."""
     partial = directory.exists() and any(p.name != MARKER for p in directory.iterdir())
     if record is None:

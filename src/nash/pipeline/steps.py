@@ -96,7 +96,9 @@ class Step:
         if self.may_rerun or self.name in ctx.rerun:
             return []
         record = read_record(self.directory(ctx, cell))
-        return [(self.key_name(k), o, n) for k, o, n in settings_diff(record, self.settings(ctx, cell), self.free)]
+        return [
+            (self.key_name(k), o, n) for k, o, n in settings_diff(record, self.settings(ctx, cell), self.free)
+        ]
 
 
 # ---------------------------------------------------------------- search
@@ -113,10 +115,14 @@ def _search_config(ctx: Context, cell: Cell) -> Any:
     from nash.config.search import SearchConfig
 
     backbone, strategy = cell
-    return from_dict(SearchConfig, {**ctx.cfg.search, "backbone": backbone, "strategy": strategy, "seed": ctx.cfg.seed})
+    return from_dict(
+        SearchConfig, {**ctx.cfg.search, "backbone": backbone, "strategy": strategy, "seed": ctx.cfg.seed}
+    )
 
 
-def _search_work(ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageResult], resume: bool) -> dict:
+def _search_work(
+    ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageResult], resume: bool
+) -> dict:
     backbone, strategy = cell
     if ctx.cfg.reference_genotypes:
         from nash.space import default_reference_path, load_reference_genotypes
@@ -142,7 +148,13 @@ def _train_config(ctx: Context, cell: Cell, genotype: str | None) -> Any:
     from nash.config.train import TrainConfig
 
     backbone, version, bits = cell
-    grid = {"backbone": backbone, "version": version, "bits": bits, "genotype": genotype, "seed": ctx.cfg.seed}
+    grid = {
+        "backbone": backbone,
+        "version": version,
+        "bits": bits,
+        "genotype": genotype,
+        "seed": ctx.cfg.seed,
+    }
     return from_dict(TrainConfig, {**ctx.cfg.train, **grid})
 
 
@@ -157,7 +169,9 @@ def _train_inputs(ctx: Context, cell: Cell, upstream: Mapping[str, StageResult])
     return {"genotype": upstream["search"].files["genotype"]} if "search" in upstream else {}
 
 
-def _train_work(ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageResult], resume: bool) -> dict:
+def _train_work(
+    ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageResult], resume: bool
+) -> dict:
     from nash.train import run_training
 
     genotype = upstream["search"].files["genotype"].resolve() if "search" in upstream else None
@@ -200,7 +214,9 @@ def quiet_brevitas() -> None:
     warnings.filterwarnings("ignore", message="fast_hadamard_transform package not found")
 
 
-def _export_work(ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageResult], resume: bool) -> dict:
+def _export_work(
+    ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageResult], resume: bool
+) -> dict:
     quiet_brevitas()
     from nash.export import export_checkpoint
 
