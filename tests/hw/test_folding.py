@@ -9,26 +9,34 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from nash.errors import FoldingError
-from nash.hw import CostContext, HwLayer, apply_folding_config, create_cost, legal_values, set_folding
-from nash.hw.folding import divisors
+from nash.hw import (
+    CostContext,
+    HwLayer,
+    apply_folding_config,
+    create_cost,
+    create_layer,
+    legal_values,
+    set_folding,
+)
+from nash.hw.layers import divisors
 
 CTX = CostContext()
 
 
 def chain() -> list[HwLayer]:
     return [
-        HwLayer(
+        create_layer(
+            "Thresholding",
             name="Thresholding_rtl_0",
-            op_type="Thresholding",
             backend="rtl",
             channels=12,
             niv=(1, 8, 8),
             output_bits=2,
             threshold_bits=9,
         ),
-        HwLayer(
+        create_layer(
+            "MVAU",
             name="MVAU_hls_0",
-            op_type="MVAU",
             mw=108,
             mh=24,
             niv=(1, 6, 6),
@@ -38,9 +46,9 @@ def chain() -> list[HwLayer]:
             output_bits=2,
             preds=("Thresholding_rtl_0",),
         ),
-        HwLayer(
+        create_layer(
+            "MVAU",
             name="MVAU_hls_1",
-            op_type="MVAU",
             mw=24,
             mh=10,
             weight_bits=8,

@@ -11,7 +11,7 @@ from graphs import GraphBuilder, residual_net
 
 from nash.config.hw import HwConfig
 from nash.errors import UnsupportedOpError
-from nash.hw import HwLayer, critical_path, estimate_model, lower_model, write_estimate
+from nash.hw import create_layer, critical_path, estimate_model, lower_model, write_estimate
 
 
 def test_conv_block_lowering_and_minimised_accumulator():
@@ -78,12 +78,11 @@ def test_unsupported_ops_are_listed():
 
 
 def test_critical_path_by_hand():
-    a = HwLayer(name="A", op_type="AddStreams")
     layers = (
-        a,
-        HwLayer(name="B", op_type="X", preds=("A",)),
-        HwLayer(name="C", op_type="X", preds=("A",)),
-        HwLayer(name="D", op_type="X", preds=("B", "C")),
+        create_layer("AddStreams", name="A"),
+        create_layer("AddStreams", name="B", preds=("A",)),
+        create_layer("AddStreams", name="C", preds=("A",)),
+        create_layer("AddStreams", name="D", preds=("B", "C")),
     )
     assert critical_path(layers, [10, 20, 7, 5]) == (35, [10, 30, 17, 35])
 

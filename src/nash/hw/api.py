@@ -25,7 +25,41 @@ from nash.hw.layers import HwLayer
 from nash.hw.lowering import LoweredGraph, LoweringOptions, lower_model
 from nash.io import atomic_write_json, atomic_write_text
 
-__all__ = ["estimate_model", "estimate_lowered", "fold_layers", "lowering_options", "write_estimate"]
+__all__ = [
+    "estimate_model",
+    "estimate_lowered",
+    "fold_label",
+    "fold_layers",
+    "lowering_options",
+    "write_estimate",
+]
+
+# What each folding does, printed beside the estimate and stored in estimate.json ("folding").
+_FOLD_TEXT = {
+    "max-relaxed": "maximum parallelism (SetFolding, unreachable target), then FINN's two-pass relaxation "
+    "folds every non-bottleneck layer back to the bottleneck's rate; --fold max-unrelaxed keeps them all "
+    "at maximum parallelism",
+    "max-unrelaxed": "every layer at its maximum parallelism (SetFolding with an unreachable target, "
+    "no relaxation)",
+    "target_fps": "SetFolding: least parallelism per layer reaching the target",
+    "fit": "fastest SetFolding target whose resources fit the device",
+    "file": "PE/SIMD from a FINN folding-config file",
+}
+
+
+def fold_label(cfg: HwConfig) -> str:
+    """Name of the folding ``cfg`` asks for: ``max-relaxed``/``max-unrelaxed``, ``target_fps``, ``fit``, ``file``."""
+    if cfg.fold == FoldMode.MAX:
+        return "max-relaxed" if cfg.two_pass_relaxation else "max-unrelaxed"
+    return cfg.fold.value
+
+
+def _fold_text(cfg: HwConfig) -> str:
+    label = fold_label(cfg)
+    detail = _FOLD_TEXT[label]
+    if cfg.fold == FoldMode.TARGET_FPS:
+        detail = f"{detail} ({cfg.target_fps:g} fps)"
+    return f"{label} ({detail})"
 
 
 def _context(cfg: HwConfig, device: Device | None) -> CostContext:
@@ -48,8 +82,10 @@ def _build(
         tuple(layers),
         costs,
         clock_ns,
-        settings=to_dict(cfg) | {"clock_ns": clock_ns},
+        settings=to_dict(cfg) | {"clock_ns": clock_ns, "fold_mode": fold_label(cfg)},
         assumptions=lowered.assumptions,
+        warnings=lowered.warnings,
+        folding=_fold_text(cfg),
         absorbed=lowered.absorbed,
         unsupported=tuple(unsupported),
         device=device,

@@ -1,10 +1,9 @@
-"""Per-layer cost models: a registry from FINN op type (with back-end) to an estimator.
+"""Cost records: what one layer costs (``LayerCost``) and the settings every cost model reads.
 
-How to add a cost model:
-    Write ``def my_op(layer: HwLayer, ctx: CostContext) -> LayerCost`` in a ``cost_*.py`` module,
-    decorate it with ``@register_estimator("MyOp_hls")`` and cite in its docstring the section of
-    ``finn-cost-model.md`` it implements. Add the module to ``_BUILTIN_MODULES``. A layer whose
-    op type has no estimator is reported as unsupported by ``nash.hw.estimate``, never costed as 0.
+The cost models themselves live with their layer kinds (``nash.hw.kinds``): ``layer.cost(ctx)``
+dispatches on the layer's back-end. A kind without a model for a back-end raises
+``NoCostModelError``; ``nash.hw.estimate`` reports such layers as unsupported, never as 0. Any
+other exception is a bug or a malformed layer and propagates.
 
 Units: ``cycles`` are clock cycles per frame (batch 1); ``lut`` LUTs; ``bram18`` RAMB18 tiles;
 ``uram`` UltraRAM blocks; ``dsp`` DSP slices.
@@ -12,25 +11,18 @@ Units: ``cycles`` are clock cycles per frame (batch 1); ``lut`` LUTs; ``bram18``
 
 from __future__ import annotations
 
-import importlib
-import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from nash.hw.layers import HwLayer
+from nash.errors import HardwareError
 
-__all__ = [
-    "LayerCost",
-    "CostContext",
-    "Estimator",
-    "register_estimator",
-    "get_estimator",
-    "create_cost",
-    "list_estimators",
-    "RESOURCES",
-]
+__all__ = ["LayerCost", "CostContext", "NoCostModelError", "create_cost", "RESOURCES"]
 
 RESOURCES: tuple[str, ...] = ("lut", "bram18", "uram", "dsp")
+
+
+class NoCostModelError(HardwareError):
+    """A layer kind has no cost model for the requested back-end."""
 
 
 @dataclass(frozen=True)
@@ -46,48 +38,12 @@ class LayerCost:
 
 @dataclass(frozen=True)
 class CostContext:
-    """Settings every estimator may read: formula generation and the DSP primitive of the part."""
+    """Settings every cost model may read: formula generation and the DSP primitive of the part."""
 
-    generation: str = "current"  # "current" (§4) | "finn-0.9" (§11)
+    generation: str = "current"  # "current" (§4) | "finn-0.9" (§11); a Generation member also works
     dsp_block: str = "DSP48E2"  # "DSP48E1" (7-series) | "DSP48E2" | "DSP58" (Versal)
 
 
-Estimator = Callable[[HwLayer, CostContext], LayerCost]
-_ESTIMATORS: dict[str, Estimator] = {}
-_BUILTIN_MODULES = ("nash.hw.cost_mvau", "nash.hw.cost_swg", "nash.hw.cost_stream")
-
-
-def register_estimator(key: str) -> Callable[[Estimator], Estimator]:
-    """Decorator registering an estimator under ``<OpType>_<backend>`` (e.g. ``MVAU_hls``)."""
-
-    def deco(fn: Estimator) -> Estimator:
-        if key in _ESTIMATORS and _ESTIMATORS[key] is not fn:
-            warnings.warn(f"cost estimator {key!r} registered twice; the last one wins", stacklevel=2)
-        _ESTIMATORS[key] = fn
-        return fn
-
-    return deco
-
-
-def _load_builtins() -> None:
-    for mod in _BUILTIN_MODULES:
-        importlib.import_module(mod)
-
-
-def list_estimators() -> list[str]:
-    """Registered keys, sorted."""
-    _load_builtins()
-    return sorted(_ESTIMATORS)
-
-
-def get_estimator(key: str) -> Estimator:
-    """The estimator for ``<OpType>_<backend>``; unknown keys raise ``ValueError`` naming the choices."""
-    _load_builtins()
-    if key not in _ESTIMATORS:
-        raise ValueError(f"no cost model for {key!r}; registered: {', '.join(sorted(_ESTIMATORS))}")
-    return _ESTIMATORS[key]
-
-
-def create_cost(layer: HwLayer, ctx: CostContext | None = None) -> LayerCost:
-    """Cost of one layer with the registered estimator for its op type and back-end."""
-    return get_estimator(f"{layer.op_type}_{layer.backend}")(layer, ctx or CostContext())
+def create_cost(layer: Any, ctx: CostContext | None = None) -> LayerCost:
+    """Cost of one layer (``layer.cost``) under ``ctx`` (default: current formulas, DSP48E2)."""
+    return layer.cost(ctx or CostContext())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nash.hw.costs import RESOURCES, CostContext, LayerCost, create_cost
+from nash.hw.costs import RESOURCES, CostContext, LayerCost, NoCostModelError
 from nash.hw.devices import Device
 from nash.hw.folding import folding_config
 from nash.hw.layers import HwLayer
@@ -21,12 +21,13 @@ __all__ = ["Estimate", "critical_path", "cost_layers"]
 def cost_layers(
     layers: tuple[HwLayer, ...], ctx: CostContext
 ) -> tuple[tuple[LayerCost | None, ...], list[str]]:
-    """Cost of every layer; layers without an estimator get ``None`` and are listed as unsupported."""
+    """Cost of every layer; a kind without a model for its back-end gets ``None`` and is listed as
+    unsupported. Any other error (a malformed layer, a bug) propagates."""
     costs, unsupported = [], []
     for la in layers:
         try:
-            costs.append(create_cost(la, ctx))
-        except ValueError:
+            costs.append(la.cost(ctx))
+        except NoCostModelError:
             costs.append(None)
             unsupported.append(f"{la.name} ({la.op_type}_{la.backend}: no cost model)")
     return tuple(costs), unsupported
@@ -51,6 +52,8 @@ class Estimate:
     clock_ns: float
     settings: dict[str, Any] = field(default_factory=dict)
     assumptions: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # assumptions shown on the console (float tensors)
+    folding: str = ""  # how PE/SIMD were chosen, e.g. "max-relaxed" (see nash.hw.api.fold_label)
     absorbed: tuple[tuple[str, str], ...] = ()
     unsupported: tuple[str, ...] = ()
     device: Device | None = None
@@ -143,8 +146,10 @@ class Estimate:
             "utilization_limit": self.utilization_limit,
             "fits_device": self.fits,
             "overshoot": self.overshoot(),
-            "acc_assumption": sorted({la.acc_assumption for la in self.layers if la.acc_assumption}),
+            "acc_assumption": sorted({a for la in self.layers if (a := la.record().get("acc_assumption"))}),
             "settings": self.settings,
+            "folding": self.folding,
+            "warnings": list(self.warnings),
             "assumptions": list(self.assumptions),
             "absorbed": [{"node": n, "op_type": o} for n, o in self.absorbed],
             "unsupported": list(self.unsupported),
@@ -176,13 +181,16 @@ class Estimate:
             util = ", ".join(f"{r} {v:.1%}" for r, v in (self.utilization() or {}).items())
             verdict = "fits" if self.fits else f"does NOT fit, over by {self.overshoot()}"
             rows.append(f"{self.device.name}: {util} -> {verdict} (limit {self.utilization_limit:.0%})")
+        if self.folding:
+            rows.append(f"folding: {self.folding}")
         if self.unsupported:
             rows.append(f"unsupported (not counted): {', '.join(self.unsupported)}")
+        rows += [f"note: {w}" for w in self.warnings]
         return "\n".join(rows)
 
 
 def _layer_dict(la: HwLayer, cost: LayerCost | None, latency_out: int) -> dict[str, Any]:
-    return {
+    common = {
         "name": la.name,
         "op_type": la.op_type,
         "backend": la.backend,
@@ -190,30 +198,12 @@ def _layer_dict(la: HwLayer, cost: LayerCost | None, latency_out: int) -> dict[s
         "source": list(la.source),
         "PE": la.pe if "PE" in la.fold_dim else None,
         "SIMD": la.simd if "SIMD" in la.fold_dim else None,
-        "MW": la.mw,
-        "MH": la.mh,
         "NIV": list(la.niv),
         "channels": la.channels,
-        "ifm_dim": list(la.ifm_dim),
-        "ofm_dim": list(la.ofm_dim),
-        "kernel": list(la.kernel),
-        "stride": list(la.stride),
         "input_bits": la.input_bits,
         "input_signed": la.input_signed,
-        "weight_bits": la.weight_bits,
         "output_bits": la.output_bits,
-        "acc_bits": la.acc_bits if la.op_type == "MVAU" else None,
-        "acc_assumption": la.acc_assumption or None,
-        "binary": la.binary,
-        "no_activation": la.no_activation,
-        "mem_mode": la.mem_mode if la.op_type == "MVAU" else None,
-        "ram_style": la.ram_style,
-        "parallel_window": la.parallel_window,
-        "cycles": cost.cycles if cost else None,
-        "lut": cost.lut if cost else None,
-        "bram18": cost.bram18 if cost else None,
-        "uram": cost.uram if cost else None,
-        "dsp": cost.dsp if cost else None,
-        "latency_out_cycles": latency_out,
-        "supported": cost is not None,
+        "output_signed": la.output_signed,
     }
+    result = {r: (getattr(cost, r) if cost else None) for r in ("cycles", *RESOURCES)}
+    return common | la.record() | result | {"latency_out_cycles": latency_out, "supported": cost is not None}

@@ -1,116 +1,74 @@
-"""Dataflow layer records: what a FINN build would instantiate for one part of the graph.
+"""The dataflow-layer base class: what every FINN layer kind has, and the hooks a kind overrides.
 
-A ``HwLayer`` is a frozen, flat record holding every attribute any cost model needs (unused fields
-keep their defaults). Folding (PE/SIMD, memory styles) lives on the record too, so a folded design
-is just a tuple of layers; change it with ``dataclasses.replace``. Field names follow FINN's node
-attributes (finn-cost-model.md §4) in snake case: ``mw``/``mh`` are MW/MH, ``niv`` is
-numInputVectors, ``channels`` is NumChannels/IFMChannels/Channels.
+A layer is a frozen record of one FINN node: the fields every kind shares live here (name, graph
+links, stream datatypes, PE/SIMD); each kind in ``nash.hw.kinds`` subclasses ``HwLayer`` with its
+own fields (an MVAU's matrix and memory mode, a sliding window's kernel ...) and overrides the hooks
+below. A folded design is a tuple of layers; change one with ``dataclasses.replace``.
+
+Field names follow FINN's node attributes (finn-cost-model.md §4) in snake case: ``niv`` is
+numInputVectors, ``channels`` is NumChannels/IFMChannels/Channels/Labels.
+
+Hooks of a kind (class attributes and methods):
+    ``kind`` FINN op type without back-end; ``v09_name`` its FINN v0.9 node-name stem;
+    ``fold_attrs`` its folding attributes (``PE``, ``SIMD``); ``rtl`` whether the current FINN
+    specialises it to RTL; ``fold_bounds`` (legal values = divisors), ``check_folding``,
+    ``fold`` (its SetFolding policy), ``cost_hls``/``cost_rtl`` (cycles and resources),
+    ``folding_entry`` (folding-config JSON) and ``record`` (estimate.json fields).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
 
-__all__ = ["HwLayer", "OP_TYPES", "node_prefix"]
+from nash.errors import FoldingError, HardwareError
+from nash.hw.costs import CostContext, LayerCost, NoCostModelError
+from nash.hw.enums import Backend, Generation, parse_choice
 
-# FINN op types this package lowers to (without the _hls/_rtl back-end suffix).
-OP_TYPES: tuple[str, ...] = (
-    "MVAU",
-    "VVAU",
-    "ConvolutionInputGenerator",
-    "FMPadding",
-    "DownSampler",
-    "StreamingMaxPool",
-    "Pool",
-    "Thresholding",
-    "AddStreams",
-    "DuplicateStreams",
-    "ChannelwiseOp",
-    "GlobalAccPool",
-    "LabelSelect",
-    "StreamingConcat",
-)
-
-# Node-name stems used by FINN v0.9 (before the _hls/_rtl split, finn-cost-model.md §7.1).
-_V09_NAMES = {
-    "MVAU": "MatrixVectorActivation",
-    "VVAU": "VectorVectorActivation",
-    "ConvolutionInputGenerator": "ConvolutionInputGenerator",
-    "FMPadding": "FMPadding_Batch",
-    "DownSampler": "DownSampler",
-    "StreamingMaxPool": "StreamingMaxPool_Batch",
-    "Pool": "Pool_Batch",
-    "Thresholding": "Thresholding_Batch",
-    "AddStreams": "AddStreams_Batch",
-    "DuplicateStreams": "DuplicateStreams_Batch",
-    "ChannelwiseOp": "ChannelwiseOp_Batch",
-    "GlobalAccPool": "GlobalAccPool_Batch",
-    "LabelSelect": "LabelSelect_Batch",
-    "StreamingConcat": "StreamingConcat",
-}
+__all__ = ["HwLayer", "divisors", "stream_cycles"]
 
 
-def node_prefix(op_type: str, backend: str, generation: str) -> str:
-    """Op-type part of a FINN node name: ``MVAU_hls`` (current) or ``MatrixVectorActivation`` (v0.9)."""
-    if generation == "finn-0.9":
-        return _V09_NAMES[op_type]
-    return f"{op_type}_{backend}"
+def divisors(n: int) -> list[int]:
+    """Divisors of ``n`` in increasing order."""
+    return [d for d in range(1, n + 1) if n % d == 0]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class HwLayer:
-    """One dataflow layer with its shapes, datatypes, graph links and folding.
+    """One dataflow layer: graph links, stream datatypes and folding shared by every kind."""
 
-    Bit widths: ``weight_bits`` is after weight minimisation (used by the estimates),
-    ``weight_bits_quant`` the quantiser's width (used by SetFolding's stream-width cap, §7);
-    ``acc_bits`` the (minimised or INT32) accumulator datatype width, ``acc_assumption`` says which.
-    """
+    kind: ClassVar[str] = ""  # FINN op type without the back-end suffix, e.g. "MVAU"
+    v09_name: ClassVar[str] = ""  # node-name stem in FINN v0.9 (§7.1), e.g. "MatrixVectorActivation"
+    fold_attrs: ClassVar[tuple[str, ...]] = ()  # folding attributes: "PE", "SIMD"
+    rtl: ClassVar[bool] = False  # current FINN specialises this kind to RTL (§5)
+    set_folds: ClassVar[bool] = False  # SetFolding picks the least parallel fold_attrs[0] (§7)
 
     name: str  # FINN-style unique node name, e.g. "MVAU_hls_0"
-    op_type: str  # one of OP_TYPES
-    backend: str = "hls"  # "hls" | "rtl"
+    backend: Backend = Backend.HLS
     preds: tuple[str, ...] = ()  # names of producer layers (stream inputs), graph order
     source: tuple[str, ...] = ()  # ONNX node names this layer was lowered from
-    # shapes
-    mw: int = 0  # MVAU matrix width (inputs per output)
-    mh: int = 0  # MVAU matrix height (outputs)
+    channels: int = 0  # NumChannels / IFMChannels / Channels / Labels (0 for an MVAU)
     niv: tuple[int, ...] = (1,)  # numInputVectors (e.g. [1, OH, OW] for a conv)
-    channels: int = 0  # NumChannels / IFMChannels / Channels / Labels
-    ifm_dim: tuple[int, int] = (1, 1)  # (IH, IW) input feature map
-    ofm_dim: tuple[int, int] = (1, 1)  # (OH, OW) output feature map
-    kernel: tuple[int, int] = (1, 1)
-    stride: tuple[int, int] = (1, 1)
-    dilation: tuple[int, int] = (1, 1)
-    padding: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, left, bottom, right
-    depthwise: bool = False
-    elems_per_stream: tuple[int, ...] = ()  # StreamingConcat channel counts
-    n_outputs: int = 1  # DuplicateStreams NumOutputStreams
-    k: int = 1  # LabelSelect top-k
-    # datatypes
     input_bits: int = 8
     input_signed: bool = False
-    weight_bits: int = 0
-    weight_bits_quant: int = 0
-    weight_signed: bool = True
-    weight_narrow: bool = False
     output_bits: int = 8
     output_signed: bool = False
-    acc_bits: int = 32
-    acc_assumption: str = ""  # "minimized" | "worst-case" | "" (no accumulator)
-    threshold_bits: int = 0  # Thresholding threshold datatype width
-    num_steps: int = 0  # thresholds per channel (2^B - 1)
-    binary: bool = False  # binaryXnorMode
-    no_activation: bool = True  # MVAU without fused thresholds
-    # folding and implementation choices (FINN attribute names in the folding JSON)
     pe: int = 1
     simd: int = 1
-    parallel_window: bool = False
-    mem_mode: str = "internal_decoupled"
-    ram_style: str = "auto"
-    ram_style_thresholds: str = "auto"
-    res_type: str = "auto"
-    extra: dict = field(default_factory=dict, compare=False, hash=False)  # free-form notes
+    out_channels: int = 0  # channels of the output stream (for layers added after this one)
+    out_niv: tuple[int, ...] = (1,)  # its numInputVectors
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "backend", Backend(self.backend))
+        if self.pe < 1 or self.simd < 1:
+            raise FoldingError(f"{self.name}: PE and SIMD must be >= 1, got PE={self.pe}, SIMD={self.simd}")
+
+    @property
+    def op_type(self) -> str:
+        """FINN op type without back-end (the kind)."""
+        return self.kind
 
     @property
     def niv_prod(self) -> int:
@@ -119,21 +77,104 @@ class HwLayer:
 
     @property
     def fold_dim(self) -> tuple[str, ...]:
-        """Names of the folding attributes this op has (``PE``, ``SIMD``)."""
-        return _FOLD_ATTRS.get(self.op_type, ())
+        """Names of the folding attributes this kind has (``PE``, ``SIMD``)."""
+        return self.fold_attrs
+
+    def require_positive(self, **values: int) -> None:
+        """Raise ``HardwareError`` naming the first field that is not >= 1 (a malformed layer)."""
+        for key, value in values.items():
+            if value < 1:
+                raise HardwareError(f"{self.name} ({self.kind}): {key} must be >= 1, got {value}")
+
+    def coerce_choices(self, **choices: type[StrEnum]) -> None:
+        """Turn string fields into enum members; a bad value raises ``HardwareError`` with the choices."""
+        for key, enum_cls in choices.items():
+            value = parse_choice(enum_cls, getattr(self, key), f"{self.name}: {key}", HardwareError)
+            object.__setattr__(self, key, value)
+
+    # --- naming and back-end ---------------------------------------------------------------------
+    def finn_prefix(self, generation: str) -> str:
+        """Op-type part of the FINN node name: ``MVAU_hls`` (current) or ``MatrixVectorActivation`` (v0.9)."""
+        return self.v09_name if generation == Generation.FINN_09 else f"{self.kind}_{self.backend}"
+
+    def pick_backend(self, generation: str, dsp_block: str) -> Backend:
+        """Back-end SpecializeLayers would choose (§5); FINN v0.9 had only HLS layers."""
+        if generation == Generation.FINN_09:
+            return Backend.HLS
+        return Backend.RTL if self.rtl else Backend.HLS
+
+    # --- folding ---------------------------------------------------------------------------------
+    def fold_bounds(self) -> dict[str, int]:
+        """Each folding attribute's bound: its legal values are the divisors of the bound."""
+        return {attr: self.channels for attr in self.fold_attrs}
+
+    def legal_values(self) -> dict[str, list[int]]:
+        """Legal values of each folding attribute (empty for unfoldable kinds)."""
+        return {attr: divisors(bound) for attr, bound in self.fold_bounds().items()}
+
+    def check_folding(self) -> None:
+        """Raise ``FoldingError`` naming the layer and the legal values when PE/SIMD break FINN's rules."""
+        for key, legal in self.legal_values().items():
+            value = getattr(self, key.lower())
+            if value not in legal:
+                raise FoldingError(f"{self.name}: {key}={value} is illegal; legal values: {legal}")
+
+    def fold(self, target: float, ctx: CostContext, wwidth_max: int) -> HwLayer:
+        """SetFolding policy (§7): the least parallelism with cycles < ``target``.
+
+        Default: with ``set_folds``, the smallest legal value of the first folding attribute that
+        reaches the target (else its maximum); otherwise the layer is left as it is.
+        """
+        if not self.set_folds:
+            return self
+        attr = self.fold_attrs[0]
+        return self.least_parallel(attr.lower(), self.fold_bounds()[attr], target, ctx)
+
+    def fold_producer(self, producer: HwLayer) -> HwLayer:
+        """Adjust a producer's folding after this layer was folded (a Pool sets its SWG's SIMD)."""
+        return producer
+
+    def least_parallel(self, attr: str, bound: int, target: float, ctx: CostContext) -> HwLayer:
+        """§7 helper: smallest divisor of ``bound`` for ``attr`` with cycles < target, else the full unfold."""
+        layer = self
+        for d in divisors(bound):
+            layer = dataclasses.replace(layer, **{attr: d})
+            if layer.cost(ctx).cycles < target:
+                break
+        return layer
+
+    # --- cost ------------------------------------------------------------------------------------
+    def cost(self, ctx: CostContext) -> LayerCost:
+        """Cycles and resources with the cost model of this layer's back-end."""
+        return self.cost_rtl(ctx) if self.backend == Backend.RTL else self.cost_hls(ctx)
+
+    def cost_hls(self, ctx: CostContext) -> LayerCost:
+        """HLS back-end cost; kinds without one raise ``NoCostModelError``."""
+        raise NoCostModelError(f"{self.name}: no cost model for {self.kind}_hls")
+
+    def cost_rtl(self, ctx: CostContext) -> LayerCost:
+        """RTL back-end cost; kinds without one raise ``NoCostModelError``."""
+        raise NoCostModelError(f"{self.name}: no cost model for {self.kind}_rtl")
+
+    # --- records ---------------------------------------------------------------------------------
+    def folding_entry(self) -> dict[str, Any]:
+        """This layer's entry of a FINN folding-config JSON (§7.2)."""
+        return {attr: getattr(self, attr.lower()) for attr in self.fold_attrs}
+
+    def record(self) -> dict[str, Any]:
+        """Kind-specific fields for estimate.json (tuples as lists, FINN's MW/MH/NIV spelling)."""
+        base = {f.name for f in dataclasses.fields(HwLayer)}
+        out = {}
+        for f in dataclasses.fields(self):
+            if f.name not in base:
+                value = getattr(self, f.name)
+                out[_JSON_KEYS.get(f.name, f.name)] = list(value) if isinstance(value, tuple) else value
+        return out
 
 
-_FOLD_ATTRS = {
-    "MVAU": ("PE", "SIMD"),
-    "VVAU": ("PE", "SIMD"),
-    "ConvolutionInputGenerator": ("SIMD",),
-    "FMPadding": ("SIMD",),
-    "DownSampler": ("SIMD",),
-    "Pool": ("PE",),
-    "Thresholding": ("PE",),
-    "AddStreams": ("PE",),
-    "DuplicateStreams": ("PE",),
-    "ChannelwiseOp": ("PE",),
-    "GlobalAccPool": ("PE",),
-    "LabelSelect": ("PE",),
-}
+_JSON_KEYS = {"mw": "MW", "mh": "MH"}
+
+
+def stream_cycles(layer: HwLayer) -> int:
+    """prod(NIV) * C / PE: cycles of the element-wise stream kinds (§4.7-§4.10)."""
+    return int(layer.niv_prod * layer.channels / layer.pe)

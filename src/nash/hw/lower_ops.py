@@ -1,23 +1,22 @@
 """Per-op lowering handlers: Conv/MatMul/Gemm -> (FMPadding) + SWG + MVAU, pools, adds, concat, ...
 
-Each handler takes the lowering state and one ONNX node, appends the layers FINN's conversion
-passes would create (finn-cost-model.md §1 step 4, §9.4-§9.5) and registers the output stream.
+Each handler takes the ``LoweringState`` and one ONNX node, appends the layers FINN's conversion
+passes would create (finn-cost-model.md §1 step 4, §9.4-§9.5) and registers the output stream, or
+rejects the node with a reason. ``HANDLERS`` maps ONNX op types to handlers.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
 
 from nash.hw.datatypes import BINARY, BIPOLAR, DType, int_type, smallest_covering, smallest_for
 from nash.hw.graph import WeightInfo, attr, quant_dtype
-from nash.hw.layers import HwLayer
-from nash.hw.lowering import LoweringOptions, _State, _Stream
 from nash.hw.minimize import min_acc_type, min_weight_type
+from nash.hw.state import LoweringState
 
-__all__ = ["HANDLERS", "add_label_select", "finalize_backends"]
+__all__ = ["HANDLERS", "add_label_select"]
 
 
 def _chan_niv(shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
@@ -27,20 +26,10 @@ def _chan_niv(shape: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
     return shape[-1], (1, *shape[1:-1])
 
 
-def _io(dtype: DType, out: DType, out_c: int, out_niv: tuple[int, ...]) -> dict[str, Any]:
-    return {
-        "input_bits": dtype.bits,
-        "input_signed": dtype.signed,
-        "output_bits": out.bits,
-        "output_signed": out.signed,
-        "extra": {"out_channels": out_c, "out_niv": out_niv},
-    }
-
-
 def _emit(
-    st: _State,
+    st: LoweringState,
     node: Any,
-    op: str,
+    kind: str,
     preds: tuple[str, ...],
     dtype: DType,
     out: DType,
@@ -48,21 +37,20 @@ def _emit(
     out_niv: tuple[int, ...],
     **fields: Any,
 ) -> str:
-    """Append a layer and make it the source of the node's first output stream."""
-    tmp = st.add(op, preds=preds, source=(node.name,), **_io(dtype, out, out_c, out_niv), **fields)
-    st.streams[node.output[0]] = _Stream(tmp, out, True)
-    return tmp
+    """``st.emit`` with the output stream's channels and numInputVectors."""
+    return st.emit(node, kind, preds, dtype, out, out_channels=out_c, out_niv=out_niv, **fields)
 
 
-def _weights(st: _State, name: str, who: str) -> WeightInfo:
+def _weights(st: LoweringState, name: str, who: str) -> WeightInfo:
     if name in st.weights:
         return st.weights[name]
     st.note(f"{who}: weights {name!r} are not quantised; assumed INT{st.opts.float_weight_bits}")
+    st.float_weights.append(name)
     return WeightInfo(int_type(st.opts.float_weight_bits, True), False, None)
 
 
 def _mvau(
-    st: _State,
+    st: LoweringState,
     node: Any,
     src: tuple[str, ...],
     x_dt: DType,
@@ -113,7 +101,9 @@ def _pads(node: Any) -> tuple[int, int, int, int]:
     return (p[0], p[1], p[2], p[3])  # ONNX [h_begin, w_begin, h_end, w_end] = top, left, bottom, right
 
 
-def _pad_swg(st: _State, node: Any, x: str, out_hw: tuple[int, int], depthwise: bool) -> tuple[str, ...]:
+def _pad_swg(
+    st: LoweringState, node: Any, x: str, out_hw: tuple[int, int], depthwise: bool
+) -> tuple[str, ...]:
     """FMPadding (if padded) + ConvolutionInputGenerator/DownSampler in front of a conv or pool."""
     _, c, ih, iw = st.shape(x)
     dt = st.in_dtype(x, node.name)
@@ -169,10 +159,9 @@ def _pad_swg(st: _State, node: Any, x: str, out_hw: tuple[int, int], depthwise: 
     )
 
 
-def _conv(st: _State, node: Any) -> None:
+def _conv(st: LoweringState, node: Any) -> None:
     if attr(node, "group", 1) != 1:
-        st.unsupported.append(f"Conv ({node.name}, group={attr(node, 'group')}: depthwise/VVAU not modelled)")
-        st.streams[node.output[0]] = _Stream(None, None, False)
+        st.reject(node, f"group={attr(node, 'group')}: depthwise/VVAU not modelled")
         return
     x, w = node.input[0], node.input[1]
     wi = _weights(st, w, node.name)
@@ -184,10 +173,10 @@ def _conv(st: _State, node: Any) -> None:
     _mvau(st, node, src, x_dt, wi, ic * kh * kw, oc, (1, oh, ow), matrix)
 
 
-def _matmul(st: _State, node: Any) -> None:
+def _matmul(st: LoweringState, node: Any) -> None:
     x, w = node.input[0], node.input[1]
     if node.op_type == "Gemm" and attr(node, "transA", 0):
-        st.unsupported.append(f"Gemm ({node.name}, transA=1)")
+        st.reject(node, "transA=1")
         return
     wi = _weights(st, w, node.name)
     matrix = wi.values
@@ -199,7 +188,7 @@ def _matmul(st: _State, node: Any) -> None:
     _mvau(st, node, st.preds(x), st.in_dtype(x, node.name), wi, mw, mh, niv, matrix)
 
 
-def _activation(st: _State, node: Any) -> None:
+def _activation(st: LoweringState, node: Any) -> None:
     """Quantised activation: fused into an exclusive MVAU (§9.4), else a standalone Thresholding (§4.7)."""
     x = node.input[0]
     s, (out, narrow) = st.stream(x), quant_dtype(st.model, node)
@@ -214,7 +203,7 @@ def _activation(st: _State, node: Any) -> None:
             num_steps=steps,
             source=(*src.source, node.name),
         )
-        st.streams[node.output[0]] = _Stream(s.src, out, True)
+        st.set_stream(node.output[0], s.src, out)
         return
     dt = st.in_dtype(x, node.name)
     thr = smallest_covering(0 if not dt.signed else dt.min - 1, dt.max + 1)
@@ -236,7 +225,7 @@ def _activation(st: _State, node: Any) -> None:
     )
 
 
-def _maxpool(st: _State, node: Any) -> None:
+def _maxpool(st: LoweringState, node: Any) -> None:
     x = node.input[0]
     _, c, ih, iw = st.shape(x)
     _, _, oh, ow = st.shape(node.output[0])
@@ -263,7 +252,7 @@ def _maxpool(st: _State, node: Any) -> None:
 
 
 def _pool(
-    st: _State,
+    st: LoweringState,
     node: Any,
     x: str,
     c: int,
@@ -274,7 +263,7 @@ def _pool(
 ) -> None:
     """Depthwise SWG + Pool (§4.6) for max/average pools StreamingMaxPool/GlobalAccPool do not take."""
     if k[0] < s[0] or k[1] < s[1]:
-        st.unsupported.append(f"{node.op_type} ({node.name}, kernel smaller than stride)")
+        st.reject(node, "kernel smaller than stride")
         return
     if any(_pads(node)) and dt.signed and node.op_type == "MaxPool":
         st.note(f"{node.name}: FINN pads MaxPool with 0, which is only exact for unsigned inputs")
@@ -284,7 +273,7 @@ def _pool(
     )
 
 
-def _global_pool(st: _State, node: Any) -> None:
+def _global_pool(st: LoweringState, node: Any) -> None:
     x = node.input[0]
     _, c, ih, iw = st.shape(x)
     dt = st.in_dtype(x, node.name)
@@ -317,10 +306,9 @@ def _global_pool(st: _State, node: Any) -> None:
     )
 
 
-def _add(st: _State, node: Any) -> None:
+def _add(st: LoweringState, node: Any) -> None:
     if node.op_type != "Add":
-        st.unsupported.append(f"{node.op_type} ({node.name}, two dynamic inputs)")
-        st.streams[node.output[0]] = _Stream(None, None, False)
+        st.reject(node, "two dynamic inputs")
         return
     a, b = node.input[0], node.input[1]
     da, db = st.in_dtype(a, node.name), st.in_dtype(b, node.name)
@@ -334,11 +322,11 @@ def _add(st: _State, node: Any) -> None:
     _emit(st, node, "AddStreams", st.preds(a, b), dt, out, c, niv, channels=c, niv=niv)
 
 
-def _concat(st: _State, node: Any) -> None:
+def _concat(st: LoweringState, node: Any) -> None:
     shapes = [st.shape(t) for t in node.input]
     axis = attr(node, "axis", 1) % len(shapes[0])
     if axis != (1 if len(shapes[0]) == 4 else len(shapes[0]) - 1):
-        st.unsupported.append(f"Concat ({node.name}, axis {axis} is not the channel axis)")
+        st.reject(node, f"axis {axis} is not the channel axis")
         return
     dt = max((st.in_dtype(t, node.name) for t in node.input), key=lambda d: d.bits)
     elems = tuple(s[axis] for s in shapes)
@@ -358,7 +346,7 @@ def _concat(st: _State, node: Any) -> None:
     )
 
 
-def _topk(st: _State, node: Any) -> None:
+def _topk(st: LoweringState, node: Any) -> None:
     x = node.input[0]
     labels = st.shape(x)[-1]
     k = (
@@ -371,7 +359,7 @@ def _topk(st: _State, node: Any) -> None:
     _emit(st, node, "LabelSelect", st.preds(x), st.in_dtype(x, node.name), out, k, (1,), channels=labels, k=k)
 
 
-def _pad(st: _State, node: Any) -> None:
+def _pad(st: LoweringState, node: Any) -> None:
     x = node.input[0]
     _, c, ih, iw = st.shape(x)
     p = [int(v) for v in np.asarray(st.model.get_initializer(node.input[1])).reshape(-1)]
@@ -416,13 +404,13 @@ HANDLERS = {
 }
 
 
-def add_label_select(st: _State, outputs: list[str]) -> list[str]:
+def add_label_select(st: LoweringState, outputs: list[str]) -> list[str]:
     """Append LabelSelect (§4.12) after each classifier output when asked and none exists."""
     if not st.opts.label_select or any(la.op_type == "LabelSelect" for la in st.layers):
         return outputs
     new = []
     for src in outputs:
-        labels = st.layer(src).extra["out_channels"]
+        labels = st.layer(src).out_channels
         out = int_type(-(-smallest_for(labels - 1).bits // 8) * 8, False)
         la = st.layer(src)
         new.append(
@@ -435,37 +423,7 @@ def add_label_select(st: _State, outputs: list[str]) -> list[str]:
                 input_signed=la.output_signed,
                 output_bits=out.bits,
                 source=("(label_select)",),
-                extra={"out_channels": 1, "out_niv": (1,)},
+                out_channels=1,
             )
         )
     return new
-
-
-def _mvau_rtl_ok(la: HwLayer, dsp_block: str) -> bool:
-    # §5: RTL MVU only without thresholds/XNOR, signed weights, 4..8-bit operands (narrow on DSP48E1).
-    a_ok = la.input_bits <= 8 or (la.input_bits == 9 and la.input_signed)
-    return (
-        la.input_bits >= 4
-        and la.weight_bits >= 4
-        and la.no_activation
-        and not la.binary
-        and la.weight_signed
-        and a_ok
-        and la.weight_bits <= 8
-        and (dsp_block != "DSP48E1" or la.weight_narrow)
-    )
-
-
-def finalize_backends(layers: list[HwLayer], opts: LoweringOptions) -> list[HwLayer]:
-    """Pick each layer's back-end as SpecializeLayers would (§5); v0.9 had only HLS layers."""
-    rtl_ops = {"ConvolutionInputGenerator", "FMPadding", "Thresholding"}
-    out = []
-    for la in layers:
-        if opts.generation == "finn-0.9":
-            backend = "hls"
-        elif la.op_type == "MVAU":
-            backend = "rtl" if _mvau_rtl_ok(la, opts.dsp_block) else "hls"
-        else:
-            backend = "rtl" if la.op_type in rtl_ops else "hls"
-        out.append(dataclasses.replace(la, backend=backend))
-    return out
