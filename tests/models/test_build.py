@@ -118,6 +118,29 @@ def test_genotype_errors():
         build_model("resnet18", None, spec, 10, width=0)
 
 
+def test_genotype_breaking_its_strategy_rule_is_refused():
+    """Issue 15 item 4: max-pool on a size-changing edge of a v3 genotype fails at build, not at export."""
+    cells = [list(cell) for cell in _chain_genotype("resnet18").cells]
+    cells[2][0] = ("max_pool_3x3", 0)
+    spec = QuantSpec.from_tag("w2a2", version="v3")
+    with pytest.raises(GenotypeError, match=r"breaks the v3 rule: cell 2 node 1: max_pool_3x3 on size-changing"):
+        build_model("resnet18", Genotype("resnet18", "v3", cells), spec, 10, 1, 4, "small")
+    # a custom genotype has no rule of its own: built as given (training checks it against its version)
+    build_model("resnet18", Genotype("resnet18", "custom", cells), spec, 10, 1, 4, "small")
+
+
+def test_arch_stores_resolved_roles_and_old_checkpoints_rebuild(reference_genotypes):
+    spec = QuantSpec.from_tag("w2a2", version="v3", nas_act_bits=4)
+    arch = arch_dict("resnet18", "v3", "w2a2", reference_genotypes["v3"], 10, 1, 4, "small", (1, 16, 16),
+                     {"nas_act_bits": 4}, quant=spec)  # fmt: skip
+    assert arch["quant"] == spec.to_dict() and arch["quant"]["nas_weight_bits"] == 1
+    assert model_from_arch(arch).quant_spec == spec
+    # the stored widths win over tag + overrides (a changed default cannot change an old model)
+    assert model_from_arch({**arch, "quant": {**arch["quant"], "residual_act_bits": 6}}).quant_spec.residual_act_bits == 6
+    old = {k: v for k, v in arch.items() if k != "quant"}  # checkpoints written before this change
+    assert model_from_arch(old).quant_spec == spec
+
+
 def test_arch_round_trip_restores_the_same_function(reference_genotypes):
     torch.manual_seed(0)
     arch = arch_dict(

@@ -1,4 +1,5 @@
-"""Brevitas -> QONNX export of tiny models: it succeeds, and every Add takes two Quant outputs of one scale."""
+"""QONNX export of tiny models through ``nash.export.export_checkpoint`` (the path ``nash export``
+takes): it succeeds and verifies, and every Add takes two Quant outputs of one scale."""
 
 from __future__ import annotations
 
@@ -6,21 +7,34 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from brevitas.export import export_qonnx
 from onnx import numpy_helper
 
-from nash.models import QuantSpec, build_model, count_adds
-from nash.space import Genotype
+from nash.errors import DataError
+from nash.export import export_checkpoint
+from nash.models import NashResNet, QuantSpec, arch_dict, count_adds, model_from_arch
+from nash.space import cell_specs
 
 QUANT_OPS = ("Quant", "BipolarQuant")
 
 
-def _export(model, tmp_path, size: int = 16) -> onnx.ModelProto:
-    model.eval()
-    path = tmp_path / "model.onnx"
-    # TorchScript export: 5-10x faster than the dynamo path on this machine; both give the same ops.
-    export_qonnx(model, torch.randn(1, 1, size, size), export_path=str(path), dynamo=False)
-    return onnx.load(str(path))
+def _checkpoint(tmp_path, version, bits, genotype=None, size=16, data_root=None):
+    """A ``nash train``-style checkpoint of an untrained model (one statistics step in train mode)."""
+    arch = arch_dict("resnet18", version, bits, genotype, 10, 1, 4, "small", (1, size, size))
+    torch.manual_seed(0)
+    model = model_from_arch(arch)
+    model.train()(torch.randn(8, 1, size, size))
+    data = {"dataset": "fashion-mnist", "data_root": data_root}
+    path = tmp_path / "best.pt"
+    torch.save({"arch": arch, "model": model.eval().state_dict(), "data": data}, path)
+    return path, model
+
+
+def _export(tmp_path, ckpt, size=16) -> tuple[onnx.GraphProto, dict]:
+    images = np.random.default_rng(0).standard_normal((4, 1, size, size)).astype(np.float32)
+    out = tmp_path / "model.onnx"
+    check = export_checkpoint(ckpt, out, n_check=4, images=images, onnxruntime=False, progress=False)
+    assert check["ok"] and check["top1_agreement"] == 1.0
+    return onnx.load(str(out)).graph, check
 
 
 def _check_adds(graph: onnx.GraphProto) -> int:
@@ -36,25 +50,15 @@ def _check_adds(graph: onnx.GraphProto) -> int:
 
 
 def test_export_original(tmp_path):
-    model = build_model(
-        "resnet18", None, QuantSpec.from_tag("w2a2", version="o"), 10, in_channels=1, width=4, stem="small"
-    )
-    graph = _export(model, tmp_path).graph
+    ckpt, model = _checkpoint(tmp_path, "o", "w2a2")
+    graph, _ = _export(tmp_path, ckpt)
     assert _check_adds(graph) == count_adds(model) == 8
     assert sum(n.op_type == "Conv" for n in graph.node) == 16 + 3 + 1  # main, shortcut, stem
 
 
 def test_export_nash_v1_w1a1(tmp_path, reference_genotypes):
-    model = build_model(
-        "resnet18",
-        reference_genotypes["v1"],
-        QuantSpec.from_tag("w1a1", version="v1"),
-        10,
-        in_channels=1,
-        width=4,
-        stem="small",
-    )
-    graph = _export(model, tmp_path).graph
+    ckpt, model = _checkpoint(tmp_path, "v1", "w1a1", reference_genotypes["v1"])
+    graph, _ = _export(tmp_path, ckpt)
     assert _check_adds(graph) == count_adds(model) == 24
     # binary weights and bipolar activations export as BipolarQuant (never a 1-bit integer Quant)
     one_bit = [
@@ -66,29 +70,32 @@ def test_export_nash_v1_w1a1(tmp_path, reference_genotypes):
     assert not one_bit and sum(n.op_type == "BipolarQuant" for n in graph.node) > 20
 
 
+def test_export_reads_the_checkpoints_data_root(tmp_path, reference_genotypes):
+    """Without images or --data, export takes the check images from the run's own data_root (as eval)."""
+    empty = tmp_path / "no-data-here"
+    empty.mkdir()
+    ckpt, _ = _checkpoint(tmp_path, "v3", "w2a2", reference_genotypes["v3"], data_root=str(empty))
+    with pytest.raises(DataError, match="no-data-here"):
+        export_checkpoint(ckpt, tmp_path / "model.onnx", n_check=2, onnxruntime=False, progress=False)
+
+
 @pytest.mark.slow
 def test_export_size_changing_ops_match_pytorch(tmp_path):
     """Concat paths (max pool duplication, factorized reduction) on odd sizes; QONNX run equals PyTorch."""
-    from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.core.onnx_exec import execute_onnx
-    from qonnx.transformation.infer_shapes import InferShapes
-
-    g = Genotype(
-        "resnet18",
-        "custom",
-        [
-            [("conv_3x3", 0)] * 4,
-            [("identity", 0), ("max_pool_3x3", 0), ("zero", 1), ("conv_5x5", 0)],
-            [("max_pool_3x3", 0), ("identity", 1), ("identity", 0), ("max_pool_3x3", 3)],
-            [("conv_1x1", 0)] * 4,
-        ],
-    ).validate()
-    model = build_model(
-        "resnet18", g, QuantSpec.from_tag("w2a2", version="v1"), 10, in_channels=1, width=4, stem="small"
-    )
-    graph = _export(model, tmp_path, size=15).graph
+    cells = [
+        [("conv_3x3", 0)] * 4,
+        [("identity", 0), ("max_pool_3x3", 0), ("conv_3x3", 1), ("conv_5x5", 0)],
+        [("max_pool_3x3", 0), ("identity", 1), ("identity", 0), ("max_pool_3x3", 3)],
+        [("conv_1x1", 0)] * 4,
+    ]
+    spec = QuantSpec.from_tag("w2a2", version="v1")
+    torch.manual_seed(0)  # built below the genotype rule check: unfriendly ops on size-changing edges
+    model = NashResNet(cell_specs("resnet18"), spec, 10, cells, 1, 4, "small").eval()
+    arch = arch_dict("resnet18", "v1", "w2a2", None, 10, 1, 4, "small", (1, 15, 15), quant=spec)
+    path = tmp_path / "best.pt"
+    torch.save({"arch": arch, "model": model.state_dict(), "data": {"dataset": "fashion-mnist"}}, path)
+    with pytest.MonkeyPatch.context() as mp:  # the checkpoint's arch rebuilds this network
+        mp.setattr("nash.export.checkpoint.model_from_checkpoint", lambda ckpt: model)
+        graph, check = _export(tmp_path, path, size=15)
     assert _check_adds(graph) == count_adds(model) and sum(n.op_type == "Concat" for n in graph.node) >= 4
-    x = torch.randn(1, 1, 15, 15)
-    wrapper = ModelWrapper(str(tmp_path / "model.onnx")).transform(InferShapes())
-    out = execute_onnx(wrapper, {wrapper.graph.input[0].name: x.numpy()})[wrapper.graph.output[0].name]
-    assert np.abs(out - model(x).detach().numpy()).max() < 1e-4
+    assert check["max_abs_diff"] < 1e-4

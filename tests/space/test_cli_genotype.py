@@ -101,3 +101,11 @@ def test_reference_writes_the_paper_genotype(tmp_path, capsys, reference_genotyp
         )
         == 2
     )
+
+
+def test_check_rejects_zero_as_a_nodes_only_op(tmp_path, capsys):
+    """Issue 15 item 4: a node whose only op is zero has no NAS edge; check and validation refuse it."""
+    cells = [FRIENDLY[0], [["conv_3x3", 0], ["zero", 1]] + FRIENDLY[0][2:], FRIENDLY[0], FRIENDLY[0]]
+    assert main(["genotype", "check", str(write(tmp_path, cells))]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cell 1 node 2: 'zero' cannot be a node's only op" in err and "\n" not in err

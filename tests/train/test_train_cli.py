@@ -7,7 +7,8 @@ from pathlib import Path
 import yaml
 
 from nash.cli import main
-from nash.space import load_reference_genotypes
+from nash.space import Genotype, load_reference_genotypes
+from nash.space.reference import PACKAGED_REFERENCE
 
 
 def _tiny(out: Path, root: Path) -> list[str]:
@@ -46,3 +47,25 @@ def test_cli_user_errors_are_one_line(tmp_path: Path, fmnist_dir: Path, referenc
     assert main(["eval", str(tmp_path / "missing.pt")]) == 2
     assert "not found" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing written on bad input
+
+
+def _rule_breaking(strategy: str) -> Genotype:
+    """Max-pool on the size-changing edge x0 -> x1 of cell 1 (a downsample cell)."""
+    cells = [[("conv_3x3", j - 1) for j in range(1, 5)] for _ in range(4)]
+    cells[1][0] = ("max_pool_3x3", 0)
+    return Genotype("resnet18", strategy, cells).validate()
+
+
+def test_cli_refuses_strategy_mismatch_and_rule_breaking_genotypes(tmp_path: Path, capsys) -> None:
+    """Issue 15 item 4: refused before any data is read (the data directory here is empty)."""
+    v3 = load_reference_genotypes(PACKAGED_REFERENCE)["v3"].save(tmp_path / "v3.json")
+    assert main([*_tiny(tmp_path / "a", tmp_path), "--genotype", str(v3), "--strategy", "v4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "derived by strategy v3 but --strategy is v4" in err and "--strategy v3" in err and "\n" not in err
+    for strategy, version in (("v3", "v3"), ("custom", "v1")):
+        bad = _rule_breaking(strategy).save(tmp_path / f"bad-{strategy}.json")
+        assert main([*_tiny(tmp_path / "b", tmp_path), "--genotype", str(bad), "--strategy", version]) == 2
+        err = capsys.readouterr().err.strip()
+        assert f"breaks the {version} rule: cell 1 node 1: max_pool_3x3 on size-changing edge x0->x1" in err
+        assert "\n" not in err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--config", default=None, help="YAML/JSON TrainConfig (flags override it)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt (identical results)")
-    p.add_argument("--backbone", default=None, help="resnet18 | resnet34")
+    p.add_argument("--backbone", default=None, help="a registered backbone: resnet18 | resnet34")
     p.add_argument("--genotype", default=None, help="genotype.json of a NASH model (omit for the original)")
     p.add_argument("--strategy", default=None, help="version: o | v1..v4 (default: the genotype's strategy)")
     p.add_argument("--bits", default=None, help="wXaY main-branch bit widths, e.g. w2a2")
@@ -101,11 +101,12 @@ def _config(args: argparse.Namespace) -> Any:
 
 def _genotype_version(path: str) -> str:
     from nash.errors import ConfigError
-    from nash.space import Genotype
+    from nash.space import Genotype, list_strategies
 
     strategy = Genotype.load(path).strategy
-    if strategy not in ("v1", "v2", "v3", "v4"):
-        raise ConfigError(f"genotype {path} has strategy {strategy!r}; pass --strategy v1..v4")
+    if strategy not in list_strategies():
+        choices = " | ".join(list_strategies())
+        raise ConfigError(f"genotype {path} has strategy {strategy!r}; pass --strategy {choices}")
     return strategy
 
 

@@ -25,7 +25,7 @@ class ExperimentConfig:
 
     name: str = "experiment"  # label used in the report
     backbones: tuple[str, ...] = ("resnet18",)  # backbones of the grid
-    versions: tuple[str, ...] = ("o", "v1", "v2", "v3", "v4")  # "o" = original ResNet, v1..v4 = NASH
+    versions: tuple[str, ...] = VERSIONS  # "o" = original ResNet, v1..v4 = NASH
     bits: tuple[str, ...] = ("w1a1", "w2a2", "w4a4", "w8a8")  # wXaY tags of the grid
     seed: int = 0  # seed for every stage
     reference_genotypes: str | None = None  # skip the search: "paper" (the paper's genotypes) or a JSON path

@@ -75,7 +75,8 @@ def check_images(ckpt: dict[str, Any], n: int, data_root: str | None = None) -> 
     name = (ckpt.get("data") or {}).get("dataset")
     if not name:
         raise ExportError("checkpoint has no data.dataset entry; pass the check images explicitly")
-    _, test, _ = build_datasets(name, data_root, image_size=h, channels=c, augment=False, test_subset=n)
+    root = data_root or (ckpt.get("data") or {}).get("data_root")  # as evaluation: the run's data
+    _, test, _ = build_datasets(name, root, image_size=h, channels=c, augment=False, test_subset=n)
     return np.stack([np.asarray(test[i][0], np.float32) for i in range(min(n, len(test)))])
 
 
@@ -110,7 +111,7 @@ def export_checkpoint(
         ckpt_path: ``last.pt``/``best.pt`` written by ``nash train``.
         out_path: the ``.onnx`` file to produce; ``export_check.json`` goes beside it.
         n_check: number of test images for the equivalence check.
-        data_root: dataset directory (default: the dataset's standard location).
+        data_root: dataset directory (default: the training run's, else the dataset's standard location).
         images: N x C x H x W normalised images to use instead of the dataset.
         strict: conformance violations fail the export.
         onnxruntime: also run the graph lowered to standard ONNX in onnxruntime (second runtime).

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import torch
-
 from nash.config.search import SearchConfig
 from nash.errors import ConfigError, GenotypeError
 from nash.search.supernet import Supernet
@@ -22,24 +20,10 @@ __all__ = [
     "build_supernet",
     "build_loaders",
     "cycle_batches",
-    "resolve_device",
 ]
 
 # Quantised proxy: (backbone weight bits, NAS-op weight bits); 1 bit = binary, as NASH-v1..v3 train.
 PROXY_BITS: tuple[int, int] = (2, 1)
-
-
-def resolve_device(name: str | None) -> torch.device:
-    """``name`` as a device; ``None`` picks CUDA when available, else CPU."""
-    if name is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"device: {name!r} is not a torch device; use cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device: {name!r} requested but CUDA is not available; use --device cpu")
-    return device
 
 
 def build_strategy(cfg: SearchConfig) -> Strategy:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import random
 import time
 from pathlib import Path
 from typing import Any
@@ -24,13 +23,14 @@ from nash.config.search import SearchConfig
 from nash.errors import ConfigError, TrainingError
 from nash.io import append_jsonl, atomic_write_text, read_jsonl
 from nash.search.architect import Architect, WeightTrainer
-from nash.search.build import build_loaders, build_strategy, build_supernet, cycle_batches, resolve_device
-from nash.search.state import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from nash.runtime import load_checkpoint, resolve_device, rng_state, save_checkpoint, seed_everything, set_rng_state
+from nash.search.build import build_loaders, build_strategy, build_supernet, cycle_batches
 from nash.space import Genotype, Strategy
 
 __all__ = ["run_search", "SearchRun"]
 
 _RESUME_FREE = ("device", "data_root")  # keys that may differ between a run and its resume
+_CHECKPOINT_KEYS = ("epoch", "config", "supernet", "rng")
 
 
 class SearchRun:
@@ -39,7 +39,7 @@ class SearchRun:
     def __init__(self, cfg: SearchConfig) -> None:
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
-        _seed_everything(cfg.seed)
+        seed_everything(cfg.seed)
         self.sampler = torch.Generator().manual_seed(cfg.seed)  # path sampling (CPU, any device)
         self.strategy: Strategy = build_strategy(cfg)
         self.w_loader, self.a_loader, self.info = build_loaders(cfg)
@@ -59,7 +59,7 @@ class SearchRun:
         return n if self.cfg.steps_per_epoch is None else min(n, self.cfg.steps_per_epoch)
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything a resume needs (see ``nash.search.state``)."""
+        """Everything a resume needs: supernet, optimisers, scheduler, epoch, config and RNG states."""
         return {
             "epoch": self.epoch,
             "config": to_dict(self.cfg),
@@ -176,7 +176,7 @@ def run_search(
         )
     run = SearchRun(cfg)
     if resume and ckpt.exists():
-        run.load_state_dict(load_checkpoint(ckpt))
+        run.load_state_dict(load_checkpoint(ckpt, required=_CHECKPOINT_KEYS))
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
     for name in ("log.jsonl", "alphas.jsonl"):  # drop rows of epochs the checkpoint does not hold
@@ -186,19 +186,13 @@ def run_search(
         row = run.run_epoch(progress)
         append_jsonl(out / "log.jsonl", row)
         append_jsonl(out / "alphas.jsonl", run.alphas_row())
-        save_checkpoint(ckpt, run.state_dict())
+        save_checkpoint(run.state_dict(), ckpt)
         bar.update(1)
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", acc=f"{row['train_acc']:.1f}")
     bar.close()
     genotype = run.derive()
     genotype.save(out / "genotype.json")
     return genotype
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def _check_same_config(cfg: SearchConfig, saved: dict[str, Any]) -> None:

@@ -1,4 +1,6 @@
-"""Checkpoint files: atomic save, one-line errors on load, RNG and quantizer-statistics state.
+"""Training checkpoints: the ``arch``/``model`` check on load and the quantizer-statistics state.
+
+Saving, loading and RNG state are :mod:`nash.runtime`'s (re-exported here).
 
 A checkpoint holds everything needed to (a) rebuild and evaluate the model (``arch``, ``model``,
 ``data``; see docs/contracts.md) and (b) continue training with results identical to an
@@ -8,17 +10,14 @@ uninterrupted run (``optimizer``, ``scheduler``, ``rng``, ``quant_state``, ``epo
 from __future__ import annotations
 
 import os
-import pickle
-import random
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from nash.errors import ModelError
-from nash.io import atomic_path
+from nash.runtime import load_checkpoint as _load
+from nash.runtime import rng_state, save_checkpoint, set_rng_state
 
 __all__ = [
     "save_checkpoint",
@@ -29,57 +28,16 @@ __all__ = [
     "load_quant_state",
 ]
 
-_REQUIRED = ("arch", "model")
-
-
-def save_checkpoint(payload: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write ``payload`` with ``torch.save`` atomically (a crash never leaves a torn file)."""
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-    return Path(path)
+REQUIRED = ("arch", "model")  # what evaluation and export need from a training checkpoint
 
 
 def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint`.
+    """:func:`nash.runtime.load_checkpoint` of a training checkpoint (must hold ``arch`` and ``model``).
 
     Raises:
         ModelError: the file is missing, unreadable, or lacks the ``arch``/``model`` entries.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ModelError(f"checkpoint {p} not found; pass the last.pt or best.pt of a training run")
-    try:
-        ckpt = torch.load(p, map_location=map_location, weights_only=False)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelError(
-            f"checkpoint {p} is corrupt or not a torch file ({reason}); retrain or use best.pt"
-        ) from None
-    missing = [k for k in _REQUIRED if not isinstance(ckpt, dict) or k not in ckpt]
-    if missing:
-        raise ModelError(f"checkpoint {p} lacks {', '.join(missing)}; it was not written by nash train")
-    return ckpt
-
-
-def rng_state() -> dict[str, Any]:
-    """The states of every random generator training touches (python, numpy, torch, CUDA)."""
-    state = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore generator states captured by :func:`rng_state`."""
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"].cpu())
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+    return _load(path, map_location, required=REQUIRED)
 
 
 def _stats_modules(model: nn.Module) -> dict[str, nn.Module]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from nash.errors import ConfigError
+from nash.runtime import resolve_device
 
 __all__ = ["DistContext", "init_distributed", "resolve_device", "all_reduce_sum", "barrier"]
 
@@ -43,22 +43,6 @@ class DistContext:
         """Destroy the process group if this context created it."""
         if self.initialized_here and dist.is_initialized():
             dist.destroy_process_group()
-
-
-def resolve_device(device: str | None, local_rank: int = 0) -> torch.device:
-    """``None`` -> CUDA if available, else CPU; plain "cuda" -> the local rank's GPU."""
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ConfigError(f"device {device!r} is not valid; use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device {device!r} requested but CUDA is not available; use --device cpu")
-        if dev.index is None:
-            dev = torch.device("cuda", local_rank)
-    return dev
 
 
 def init_distributed(device: str | None = None) -> DistContext:

@@ -14,21 +14,20 @@ and the data order is a function of (seed, epoch)).
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from nash.config.base import save_config, to_dict
 from nash.config.train import TrainConfig
 from nash.errors import TrainingError
+from nash.runtime import seed_everything
 from nash.train import checkpoint as ck
-from nash.train.build import build_from_arch, check_quant, load_datasets, load_genotype, make_arch
+from nash.train.build import build_from_arch, load_datasets, load_genotype, make_arch, resolve_quant
 from nash.train.distributed import DistContext, barrier, init_distributed
 from nash.train.engine import EpochStats, evaluate, train_one_epoch
 from nash.train.loader import eval_loader, train_loader
@@ -100,7 +99,7 @@ def run_training(
         )
         if ckpt is not None:
             _check_settings(cfg, ckpt, out / "last.pt")  # before any dataset is read
-        _seed_everything(cfg.seed)
+        seed_everything(cfg.seed)
         run, train_ds, test_ds = _prepare(cfg, out, ctx)
         if ckpt is not None:
             _restore(run, ckpt)
@@ -114,17 +113,11 @@ def run_training(
         ctx.close()
 
 
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def _prepare(cfg: TrainConfig, out: Path, ctx: DistContext) -> tuple[_Run, Any, Any]:
     genotype = load_genotype(cfg)  # genotype and bit widths fail fast, before the data is read
-    check_quant(cfg)
+    quant = resolve_quant(cfg)
     train_ds, test_ds, info = load_datasets(cfg)
-    arch = make_arch(cfg, info, genotype)
+    arch = make_arch(cfg, info, genotype, quant)
     model = build_from_arch(arch).to(ctx.device)
     params, macs = _count(model, arch)
     steps = _steps_per_epoch(len(train_ds), cfg, ctx.world_size)
@@ -194,6 +187,8 @@ def _check_settings(cfg: TrainConfig, ckpt: dict[str, Any], where: Path) -> None
 
 def _check_arch(run: _Run, ckpt: dict[str, Any]) -> None:
     for key, value in run.arch.items():
+        if key == "quant" and key not in ckpt["arch"]:
+            continue  # checkpoint from before the resolved widths were stored: bits + overrides decide
         if ckpt["arch"].get(key) != value:
             raise TrainingError(
                 f"{run.out / 'last.pt'}: {key} is {ckpt['arch'].get(key)!r} in the checkpoint but {value!r} now; "

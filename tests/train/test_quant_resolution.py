@@ -1,0 +1,50 @@
+"""A training run resolves its ``QuantSpec`` once and stores every role's width in the checkpoint;
+checkpoints written before (tag + overrides only) still resume and evaluate (issue 13)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from nash.config.train import TrainConfig
+from nash.space.quant import QuantSpec
+from nash.train import evaluate_checkpoint, load_checkpoint, run_training
+
+
+def _cfg(root: Path, **kw) -> TrainConfig:
+    base = dict(bits="w2a2", width=4, epochs=1, batch_size=16, lr=0.05, train_subset=32, test_subset=32,
+                max_steps_per_epoch=1, seed=0, data_root=str(root), device="cpu",
+                quant_overrides={"nas_act_bits": 4})  # fmt: skip
+    return TrainConfig(**(base | kw))
+
+
+def test_from_tag_once_and_resolved_roles_in_checkpoint(fmnist_dir, tmp_path, monkeypatch):
+    calls = []
+    real = QuantSpec.from_tag.__func__
+
+    def counting(cls, *args, **kwargs):
+        calls.append(args)
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(QuantSpec, "from_tag", classmethod(counting))
+    run_training(_cfg(fmnist_dir), tmp_path / "run", progress=False)
+    assert len(calls) == 1
+    monkeypatch.undo()
+    ckpt = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert ckpt["arch"]["quant"] == QuantSpec.from_tag("w2a2", version="o", nas_act_bits=4).to_dict()
+
+
+def test_old_checkpoint_without_resolved_roles_resumes_and_evaluates(fmnist_dir, tmp_path):
+    run = tmp_path / "run"
+    cfg = _cfg(fmnist_dir)
+    run_training(cfg, run, progress=False)
+    top1 = evaluate_checkpoint(run / "last.pt")["top1"]
+    for name in ("last.pt", "best.pt"):  # what a checkpoint of the previous format looked like
+        ckpt = load_checkpoint(run / name)
+        del ckpt["arch"]["quant"]
+        torch.save(ckpt, run / name)
+    assert evaluate_checkpoint(run / "last.pt")["top1"] == top1
+    metrics = run_training(dataclasses.replace(cfg, epochs=2), run, resume=True, progress=False)
+    assert metrics["epoch"] == 2
