@@ -16,7 +16,7 @@ from nash.data.cifar import load_cifar_split, read_cifar_batch
 from nash.data.folder import check_folder_layout
 from nash.data.idx import load_idx_split, read_idx
 from nash.data.loader import TensorBatchLoader, make_loader, shard_indices
-from nash.data.registry import DatasetSpec, create_dataset, get_dataset, list_datasets, register_dataset
+from nash.data.registry import DatasetSpec, get_dataset, list_datasets, register_dataset
 from nash.data.splits import search_split, stratified_order, stratified_subset
 from nash.data.transforms import BatchTransform
 
@@ -28,7 +28,6 @@ __all__ = [
     "TensorBatchLoader",
     "build_datasets",
     "check_folder_layout",
-    "create_dataset",
     "get_dataset",
     "list_datasets",
     "load_cifar_split",

@@ -23,7 +23,7 @@ from nash.data.cifar import CIFAR10_CLASSES, load_cifar_split
 from nash.data.idx import load_idx_split
 from nash.errors import ConfigError
 
-__all__ = ["DatasetSpec", "register_dataset", "get_dataset", "list_datasets", "create_dataset"]
+__all__ = ["DatasetSpec", "register_dataset", "get_dataset", "list_datasets"]
 
 Reader = Callable[[Path, str], tuple[np.ndarray, np.ndarray]]
 
@@ -80,13 +80,6 @@ def get_dataset(name: str) -> DatasetSpec:
 def list_datasets(filter: str | None = None) -> list[str]:
     """Sorted registered names, optionally only those containing ``filter``."""
     return sorted(n for n in _REGISTRY if filter is None or filter in n)
-
-
-def create_dataset(name: str, root: str | None = None, **kwargs: object) -> tuple:
-    """Shortcut for :func:`nash.data.build_datasets` (returns ``(train, test, info)``)."""
-    from nash.data.build import build_datasets
-
-    return build_datasets(get_dataset(name).name, root, **kwargs)  # type: ignore[arg-type]
 
 
 FASHION_MNIST_CLASSES = (

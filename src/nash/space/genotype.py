@@ -23,6 +23,7 @@ from nash.errors import GenotypeError
 from nash.io import atomic_write_text
 from nash.space.cells import CellSpec, Edge, cell_specs
 from nash.space.ops import OP_TABLE, OPS, canonical_op
+from nash.space.registry import list_strategies
 
 __all__ = ["Genotype", "SCHEMA", "CUSTOM_STRATEGY", "parse_cells", "dumps_genotype"]
 
@@ -88,8 +89,6 @@ class Genotype:
         Raises:
             GenotypeError: one line naming the bad cell/node and what a valid value looks like.
         """
-        from nash.space.registry import list_strategies  # the registry imports this module
-
         if not isinstance(self.backbone, str):
             raise GenotypeError(f"backbone must be a name such as 'resnet18', got {self.backbone!r}")
         valid = [*list_strategies(), CUSTOM_STRATEGY]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from nash.errors import GenotypeError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only: at run time the registry imports nothing of nash.space
     from nash.space.strategy import Strategy
 
 __all__ = ["register_strategy", "get_strategy", "create_strategy", "list_strategies"]
