@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
@@ -92,6 +95,7 @@ def test_unquantized_conv_weight_and_input_sum_and_unsupported_op():
     found = {(v.rule, v.node) for v in check_conformance(model)}
     assert found == {
         ("unsupported-op", "sig"),
+        ("unsupported-op", "sum3"),  # the hardware lowering has no multi-input Sum
         ("add-too-many-inputs", "sum3"),
         ("add-unquantized-input", "sum3"),
         ("mac-unquantized-input", "conv"),
@@ -166,3 +170,74 @@ def test_reference_models_conform(exported, version, tag):
     # 1 bit means binary (BipolarQuant), never a 1-bit integer; v1..v3 NAS branches have 1-bit weights
     assert ("BipolarQuant" in ops) == (tag == "w1a1" or version in ("v1", "v2", "v3"))
     assert len(model.get_nodes_by_op_type("Add")) >= 8  # 8 basic blocks, each with a residual add
+
+
+# --- conformance = a dry run of the hardware lowering: they agree node by node -----------------
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hw"))
+from graphs import GraphBuilder, residual_net, zoo_net  # noqa: E402
+
+
+def _two_stream_graph(op: str, **attrs) -> tuple:
+    b = GraphBuilder((1, 4, 6, 6))
+    x = b.quant("inp", 4)
+    a = b.quant(b.conv(x, 4, 4, 1, wbits=2), 4)
+    y = b.node(op, [a, x], **attrs)
+    return b.build(y, (1, 8, 6, 6) if op == "Concat" else (1, 4, 6, 6))
+
+
+def _crafted() -> dict:
+    b = GraphBuilder((1, 4, 6, 6))
+    x = b.quant("inp", 4)
+    grouped = b.build(
+        b.node("Conv", [x, b.quant(b.const(np.ones((4, 1, 3, 3))), 2)], group=4, pads=[1] * 4), SHAPE
+    )
+    b = GraphBuilder((1, 4, 6, 6))
+    x = b.quant("inp", 4)
+    sig = b.build(b.node("Sigmoid", [b.node("Tanh", [x])]), SHAPE)
+    return {
+        "residual": residual_net(nas=False),
+        "residual-nas": residual_net(nas=True),
+        "zoo": zoo_net(),
+        "sum-of-two-quantised": _two_stream_graph("Sum"),  # passed conformance, failed lowering before
+        "mul-of-two-streams": _two_stream_graph("Mul"),
+        "concat-channels": _two_stream_graph("Concat", axis=1),
+        "concat-width": _two_stream_graph("Concat", axis=3),
+        "grouped-conv": grouped,
+        "sigmoid-tanh": sig,
+    }
+
+
+def _agree(model: ModelWrapper) -> set[str]:
+    """Assert conformance and lowering agree on every node; return the rejected node names."""
+    from nash.errors import UnsupportedOpError
+    from nash.hw import dry_run, lower_model
+
+    flagged = {v.node for v in check_conformance(model) if v.rule == "unsupported-op"}
+    assert flagged == {r.node for r in dry_run(model)}
+    if flagged:
+        with pytest.raises(UnsupportedOpError) as err:
+            lower_model(model)
+        assert all(f"({name}" in str(err.value) for name in flagged)
+    else:
+        assert lower_model(model).layers
+    return flagged
+
+
+@pytest.mark.parametrize("name", list(_crafted()))
+def test_conformance_agrees_with_lowering_on_crafted_graphs(name):
+    flagged = _agree(ModelWrapper(_crafted()[name]))
+    expected = {
+        "sum-of-two-quantised": {"n_sum"},
+        "mul-of-two-streams": {"n_mul"},
+        "concat-width": {"n_concat"},
+        "grouped-conv": {"n_conv"},
+        "sigmoid-tanh": {"n_tanh", "n_sigmoid"},
+    }
+    assert {n.rstrip("0123456789") for n in flagged} == expected.get(name, set())
+
+
+@pytest.mark.parametrize(("version", "tag"), FAST_GRID)
+def test_conformance_agrees_with_lowering_on_reference_models(exported, version, tag):
+    _, path = exported(version, tag)
+    assert _agree(ModelWrapper(str(path))) == set()

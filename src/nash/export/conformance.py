@@ -1,7 +1,10 @@
 """Dataflow-conformance check: can FINN map this QONNX graph onto streaming hardware layers?
 
 Read-only analysis functions ``ModelWrapper -> list[Violation]`` (they never mutate the model).
-The rules come from ``finn-cost-model.md`` §9: FINN turns every Conv/MatMul into an integer MVAU,
+Which nodes have a dataflow layer at all is decided in one place, the hardware lowering: the
+``unsupported-op`` rule is a dry run of ``nash.hw`` lowering (``nash.hw.dry_run``), so a graph
+passes it exactly when ``nash hw estimate`` can lower it. The other rules check what FINN's
+streamlining needs beyond that (``finn-cost-model.md`` §9): FINN turns every Conv/MatMul into an integer MVAU,
 every residual Add into an ``AddStreams`` whose two inputs must be integer streams, every MaxPool
 into a streaming pool on integers. A tensor is *quantized* when it is produced by a ``Quant`` /
 ``BipolarQuant`` / ``MultiThreshold`` node, possibly seen through ops that keep it on a scaled
@@ -18,6 +21,9 @@ from typing import Any
 
 from qonnx.core.modelwrapper import ModelWrapper
 
+from nash.errors import NashError
+from nash.hw.lowering import SUPPORTED_OPS, dry_run
+
 __all__ = ["Violation", "SUPPORTED_OPS", "QUANT_OPS", "check_conformance", "is_quantized"]
 
 QUANT_OPS: frozenset[str] = frozenset({"Quant", "BipolarQuant", "MultiThreshold"})
@@ -25,14 +31,6 @@ QUANT_OPS: frozenset[str] = frozenset({"Quant", "BipolarQuant", "MultiThreshold"
 _TRANSPARENT_OPS: frozenset[str] = frozenset(
     {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity", "MaxPool"}
     | {"GlobalAveragePool", "AveragePool", "Pad"}
-)
-SUPPORTED_OPS: frozenset[str] = (
-    QUANT_OPS
-    | _TRANSPARENT_OPS
-    | frozenset(
-        {"Trunc", "Conv", "MatMul", "Gemm", "BatchNormalization", "Relu", "Add", "Sum", "Sub", "Mul", "Div"}
-        | {"Concat", "TopK", "ArgMax"}
-    )
 )
 _MAC_OPS = ("Conv", "MatMul", "Gemm")
 # ops that leave values on exactly the same integer grid (no scaling)
@@ -102,19 +100,26 @@ def _quant_weight(model: ModelWrapper, tensor: str) -> bool:
 
 
 def _check_ops(model: ModelWrapper) -> list[Violation]:
-    out = []
-    for node in model.graph.node:
-        if node.op_type not in SUPPORTED_OPS:
-            out.append(
-                Violation(
-                    "unsupported-op",
-                    node.name,
-                    node.op_type,
-                    f"op type {node.op_type} has no FINN dataflow layer",
-                    f"replace it by one of: {', '.join(sorted(SUPPORTED_OPS))}",
-                )
+    """``unsupported-op``: every node the hardware lowering rejects, with its reason."""
+    try:
+        rejected = dry_run(model)
+    except NashError as exc:  # e.g. shape inference fails or a Quant has a dynamic bit width
+        return [
+            Violation(
+                "unsupported-op", "", "", f"the hardware lowering cannot read the graph: {exc}", "fix it"
             )
-    return out
+        ]
+    hint = f"replace it by an op with a dataflow layer: {', '.join(sorted(SUPPORTED_OPS))}"
+    return [
+        Violation(
+            "unsupported-op",
+            r.node,
+            r.op_type,
+            f"op type {r.op_type} has no FINN dataflow layer" + (f" ({r.reason})" if r.reason else ""),
+            hint,
+        )
+        for r in rejected
+    ]
 
 
 def _check_adds(model: ModelWrapper) -> list[Violation]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["DType", "int_type", "BIPOLAR", "BINARY", "smallest_for", "smallest_covering"]
+from nash.errors import HardwareError
+
+__all__ = ["DType", "int_type", "parse_dtype", "BIPOLAR", "BINARY", "smallest_for", "smallest_covering"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,19 @@ BINARY = DType("BINARY", 1)
 def int_type(bits: int, signed: bool) -> DType:
     """``INT<bits>`` or ``UINT<bits>``."""
     return DType("INT" if signed else "UINT", int(bits))
+
+
+def parse_dtype(name: str, who: str = "") -> DType:
+    """``"UINT4"``/``"INT8"``/``"BIPOLAR"``/``"BINARY"`` -> ``DType``; anything else -> ``HardwareError``."""
+    text = str(name).upper()
+    if text in ("BIPOLAR", "BINARY"):
+        return BIPOLAR if text == "BIPOLAR" else BINARY
+    for kind in ("UINT", "INT"):
+        if text.startswith(kind) and text[len(kind) :].isdigit() and int(text[len(kind) :]) >= 1:
+            return int_type(int(text[len(kind) :]), kind == "INT")
+    raise HardwareError(
+        f"{who}: datatype {name!r} is not INTn, UINTn, BIPOLAR or BINARY; re-export the model"
+    )
 
 
 def smallest_for(value: int) -> DType:

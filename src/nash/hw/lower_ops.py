@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from nash.hw.datatypes import BINARY, BIPOLAR, DType, int_type, smallest_covering, smallest_for
+from nash.hw.datatypes import BINARY, BIPOLAR, DType, int_type, parse_dtype, smallest_covering, smallest_for
 from nash.hw.graph import WeightInfo, attr, quant_dtype
 from nash.hw.minimize import min_acc_type, min_weight_type
 from nash.hw.state import LoweringState
@@ -101,6 +101,34 @@ def _pads(node: Any) -> tuple[int, int, int, int]:
     return (p[0], p[1], p[2], p[3])  # ONNX [h_begin, w_begin, h_end, w_end] = top, left, bottom, right
 
 
+def _fmpadding(
+    st: LoweringState,
+    node: Any,
+    src: tuple[str, ...],
+    dt: DType,
+    c: int,
+    in_hw: tuple[int, int],
+    pads: tuple[int, int, int, int],
+) -> str:
+    """FMPadding (§4.4) of a C x IH x IW map by (top, left, bottom, right)."""
+    oh, ow = in_hw[0] + pads[0] + pads[2], in_hw[1] + pads[1] + pads[3]
+    return _emit(
+        st,
+        node,
+        "FMPadding",
+        src,
+        dt,
+        dt,
+        c,
+        (1, oh, ow),
+        channels=c,
+        ifm_dim=in_hw,
+        ofm_dim=(oh, ow),
+        padding=pads,
+        simd=c,
+    )
+
+
 def _pad_swg(
     st: LoweringState, node: Any, x: str, out_hw: tuple[int, int], depthwise: bool
 ) -> tuple[str, ...]:
@@ -111,24 +139,8 @@ def _pad_swg(
     kernel = tuple(attr(node, "kernel_shape", st.shape(node.input[1])[2:] if len(node.input) > 1 else (1, 1)))
     stride = tuple(attr(node, "strides", [1, 1]))
     if any(pads):
+        src = (_fmpadding(st, node, src, dt, c, (ih, iw), pads),)
         ih, iw = ih + pads[0] + pads[2], iw + pads[1] + pads[3]
-        src = (
-            _emit(
-                st,
-                node,
-                "FMPadding",
-                src,
-                dt,
-                dt,
-                c,
-                (1, ih, iw),
-                channels=c,
-                ifm_dim=(ih - pads[0] - pads[2], iw - pads[1] - pads[3]),
-                ofm_dim=(ih, iw),
-                padding=pads,
-                simd=c,
-            ),
-        )
     common = {
         "channels": c,
         "ifm_dim": (ih, iw),
@@ -189,10 +201,22 @@ def _matmul(st: LoweringState, node: Any) -> None:
 
 
 def _activation(st: LoweringState, node: Any) -> None:
-    """Quantised activation: fused into an exclusive MVAU (§9.4), else a standalone Thresholding (§4.7)."""
-    x = node.input[0]
-    s, (out, narrow) = st.stream(x), quant_dtype(st.model, node)
+    """Quant/BipolarQuant activation -> thresholds with 2^B - 1 steps (1 for bipolar)."""
+    out, narrow = quant_dtype(st.model, node)
     steps = 1 if out == BIPOLAR else 2**out.bits - 1 - (1 if narrow and out.signed else 0)
+    _thresholds(st, node, out, steps)
+
+
+def _multithreshold(st: LoweringState, node: Any) -> None:
+    """A streamlined graph's MultiThreshold: ``out_dtype`` attribute, steps = thresholds per channel."""
+    out = parse_dtype(attr(node, "out_dtype", ""), node.name)
+    _thresholds(st, node, out, st.shape(node.input[1])[-1])
+
+
+def _thresholds(st: LoweringState, node: Any, out: DType, steps: int) -> None:
+    """Fused into an exclusive MVAU (§9.4), else a standalone Thresholding (§4.7)."""
+    x = node.input[0]
+    s = st.stream(x)
     src = st.layer(s.src) if s.src else None
     if src is not None and src.op_type == "MVAU" and src.no_activation and s.exclusive:
         st.replace(
@@ -364,23 +388,7 @@ def _pad(st: LoweringState, node: Any) -> None:
     _, c, ih, iw = st.shape(x)
     p = [int(v) for v in np.asarray(st.model.get_initializer(node.input[1])).reshape(-1)]
     pads = (p[2], p[3], p[6], p[7])
-    dt = st.in_dtype(x, node.name)
-    oh, ow = ih + pads[0] + pads[2], iw + pads[1] + pads[3]
-    _emit(
-        st,
-        node,
-        "FMPadding",
-        st.preds(x),
-        dt,
-        dt,
-        c,
-        (1, oh, ow),
-        channels=c,
-        ifm_dim=(ih, iw),
-        ofm_dim=(oh, ow),
-        padding=pads,
-        simd=c,
-    )
+    _fmpadding(st, node, st.preds(x), st.in_dtype(x, node.name), c, (ih, iw), pads)
 
 
 HANDLERS = {
@@ -389,6 +397,7 @@ HANDLERS = {
     "Gemm": _matmul,
     "Quant": _activation,
     "BipolarQuant": _activation,
+    "MultiThreshold": _multithreshold,
     "MaxPool": _maxpool,
     "AveragePool": _global_pool,
     "GlobalAveragePool": _global_pool,
