@@ -48,6 +48,16 @@ class DataConfig:
         if self.workers < 0:
             raise ConfigError(f"data.workers={self.workers} must be 0 or more")
 
+    @classmethod
+    def from_stage(cls, cfg: Any, **overrides: Any) -> DataConfig:
+        """The data settings of a search or training config (``data_root`` is ``root`` here).
+
+        Fields the stage config does not have keep their defaults; ``overrides`` win.
+        """
+        names = ("dataset", "image_size", "channels", "augment", "train_subset", "test_subset", "seed")
+        values = {n: getattr(cfg, n) for n in names if hasattr(cfg, n)}
+        return cls(**{**values, "root": cfg.data_root, **overrides})
+
     def build(self) -> tuple[Any, Any, Any]:
         """``nash.data.build_datasets`` with these settings: ``(train, test, DatasetInfo)``."""
         from nash.data import build_datasets

@@ -52,18 +52,11 @@ def build_loaders(cfg: SearchConfig) -> tuple[Any, Any, Any]:
 
     Both loaders drop the last partial batch and reshuffle deterministically from ``(seed, epoch)``.
     """
-    from nash.data import build_datasets, make_loader, search_split
+    from nash.config.data import DataConfig
+    from nash.data import make_loader, search_split
 
-    train, _, info = build_datasets(
-        cfg.dataset,
-        cfg.data_root,
-        image_size=cfg.image_size,
-        channels=cfg.channels,
-        augment=cfg.augment,
-        train_subset=cfg.train_subset,
-        test_subset=1,  # the search never evaluates on the test split
-        seed=cfg.seed,
-    )
+    # test_subset=1: the search never evaluates on the test split
+    train, _, info = DataConfig.from_stage(cfg, test_subset=1).build()
     w_half, a_half = search_split(train, cfg.train_portion, seed=cfg.seed)
     for name, half in (("weight", w_half), ("architecture", a_half)):
         if len(half) < cfg.batch_size:

@@ -14,14 +14,7 @@ from dataclasses import dataclass
 
 from nash.errors import GenotypeError
 
-__all__ = [
-    "BackboneSpec",
-    "STEMS",
-    "register_backbone",
-    "get_backbone",
-    "create_backbone",
-    "list_backbones",
-]
+__all__ = ["BackboneSpec", "STEMS", "register_backbone", "get_backbone", "create_backbone", "list_backbones"]
 
 # Input stems every backbone can be built with: "imagenet" (7x7 s2 conv + 3x3 s2 max pool, for
 # 224 px) and "small" (3x3 s1 conv, for 28-32 px images).

@@ -22,17 +22,7 @@ def load_datasets(cfg: TrainConfig) -> tuple[Dataset, Dataset, Any]:
     """Training and test datasets plus their ``DatasetInfo``, as ``cfg`` asks."""
     from nash.config.data import DataConfig
 
-    data = DataConfig(
-        dataset=cfg.dataset,
-        root=cfg.data_root,
-        image_size=cfg.image_size,
-        channels=cfg.channels,
-        augment=cfg.augment,
-        train_subset=cfg.train_subset,
-        test_subset=cfg.test_subset,
-        seed=cfg.seed,
-    )
-    return data.build()
+    return DataConfig.from_stage(cfg).build()
 
 
 def load_genotype(cfg: TrainConfig) -> Any:
