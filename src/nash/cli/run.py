@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from nash.config.pipeline import STAGES  # search, train, export, hw (the pipeline's STEPS), report
+
 __all__ = ["register", "run"]
 
 
@@ -21,14 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--to",
         default="report",
-        choices=["search", "train", "export", "hw", "report"],
+        choices=STAGES,
         help="last stage to run (default: report)",
     )
     p.add_argument(
         "--rerun",
         action="append",
         default=[],
-        choices=["search", "train", "export", "hw"],
+        choices=STAGES[:-1],
         metavar="STAGE",
         help="accept changed settings of STAGE (search | train | export | hw): its finished cells whose "
         "settings differ from the config run again from scratch (repeatable). Without it a changed "

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nash.config.base import save_config
-from nash.config.pipeline import STAGES, ExperimentConfig
+from nash.config.pipeline import ExperimentConfig
 from nash.errors import ConfigError
 from nash.io import append_jsonl, ensure_writable
 from nash.pipeline.lock import experiment_lock
@@ -50,8 +50,9 @@ def run_experiment(
             with other settings (names the keys and the fix); ``LockError``: another run holds
             ``root``; ``OutputError``: ``root`` cannot be written.
     """
-    if to not in STAGES:
-        raise ConfigError(f"--to {to!r}: use one of {', '.join(STAGES)}")
+    names = [s.name for s in STEPS] + ["report"]
+    if to not in names:
+        raise ConfigError(f"--to {to!r}: use one of {', '.join(names)}")
     rerun = frozenset(rerun)
     unknown = sorted(rerun - {s.name for s in STEPS})
     if unknown:
@@ -59,7 +60,7 @@ def run_experiment(
     check_sections(cfg, to)
     root = ensure_writable(root, kind="dir")
     ctx = Context(cfg, root, progress, rerun, log)
-    steps = tuple(s for s in STEPS if STAGES.index(s.name) <= STAGES.index(to))
+    steps = STEPS[: names.index(to) + 1]  # the table's order is the run order
     with experiment_lock(root, log):
         _refuse_changes(ctx, steps)
         save_config(cfg, root / "experiment.yaml")

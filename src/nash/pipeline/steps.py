@@ -45,7 +45,7 @@ class Step:
 
     name: str
     scope: str  # "strategy": once per (backbone, strategy); "cell": once per grid cell
-    doing: str  # what the log says while it runs
+    doing: str | Callable[[Context], str]  # what the log says when it starts
     files: Mapping[str, str]  # output name -> file name in the stage directory
     settings: Callable[[Context, Cell], dict[str, Any]]
     work: Callable[[Context, Cell, Path, Mapping[str, StageResult], bool], dict[str, Any]]
@@ -74,7 +74,8 @@ class Step:
 
         def start(resume: bool, reason: str) -> None:
             why = "" if reason in ("new", "resuming") else f" ({reason})"
-            ctx.log(f"[{self.name} {label}] {'resuming: ' if resume else ''}{self.doing}{why}")
+            doing = self.doing if isinstance(self.doing, str) else self.doing(ctx)
+            ctx.log(f"[{self.name} {label}] {'resuming: ' if resume else ''}{doing}{why}")
 
         return run_stage(
             self.name,
@@ -271,7 +272,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         name="search",
         scope="strategy",
-        doing="searching",
+        doing=lambda ctx: "copying the reference genotype" if ctx.cfg.reference_genotypes else "searching",
         files={"genotype": "genotype.json"},
         settings=_search_settings,
         work=_search_work,
@@ -347,18 +348,18 @@ def check_sections(cfg: ExperimentConfig, to: str = "report") -> None:
         ConfigError: naming the section and the bad key or value.
     """
     from nash.config.hw import HwConfig
-    from nash.config.pipeline import STAGES
     from nash.config.search import SearchConfig
     from nash.config.train import TrainConfig
 
-    last = STAGES.index(to)
+    names = [s.name for s in STEPS] + ["report"]
+    last = names.index(to) if to in names else len(names) - 1
     if cfg.strategies() and not cfg.reference_genotypes and not cfg.search:
         raise ConfigError(
             "the experiment has no 'search:' section (or it is empty), so versions "
             f"{', '.join(cfg.strategies())} would search with every paper-scale default; add a 'search:' "
             "section (see configs/demo.yaml) or set 'reference_genotypes: paper'"
         )
-    if last >= STAGES.index("train") and not cfg.train:
+    if last >= names.index("train") and not cfg.train:
         raise ConfigError(
             "the experiment has no 'train:' section (or it is empty), so every grid cell would train "
             "with the paper-scale defaults; add a 'train:' section (see configs/demo.yaml)"
