@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 __all__ = ["register", "run"]
 
@@ -12,9 +13,11 @@ def _add_estimate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", nargs="?", help="QONNX/ONNX model file (or use --backbone)")
     p.add_argument(
         "--fold",
-        choices=["max", "target_fps", "fit", "file"],
+        choices=["max", "max-relaxed", "max-unrelaxed", "target_fps", "fit", "file"],
         default=None,
-        help="folding mode (default: max; implied by --target-fps, --fit, --folding)",
+        help="folding mode (default: max; implied by --target-fps, --fit, --folding). max = max-relaxed: "
+        "maximum parallelism, then FINN's two-pass relaxation folds non-bottleneck layers back to the "
+        "bottleneck's rate (same fps, fewer resources); max-unrelaxed: every layer fully parallel",
     )
     p.add_argument("--target-fps", type=float, default=None, help="SetFolding target frames/s")
     p.add_argument("--clock-ns", type=float, default=None, help="clock period in ns (default: device's or 5)")
@@ -58,17 +61,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hw.set_defaults(func=lambda args: (hw.print_help(), 2)[1])
 
 
+_MAX_MODES = {"max-relaxed": True, "max-unrelaxed": False}
+
+
+def _fold_args(args: argparse.Namespace) -> tuple[str | None, bool | None]:
+    """(fold, two_pass_relaxation) from the flags; refuses a non-positive or conflicting --target-fps."""
+    from nash.errors import ConfigError
+
+    fps = args.target_fps
+    if fps is not None:
+        if not (math.isfinite(fps) and fps > 0):
+            raise ConfigError(f"--target-fps must be a positive number of frames/s, got {fps:g}")
+        if args.fold not in (None, "target_fps"):
+            raise ConfigError(f"--target-fps needs --fold target_fps (or no --fold), not --fold {args.fold}")
+        return "target_fps", None
+    if args.fold in _MAX_MODES:
+        return "max", _MAX_MODES[args.fold]
+    return args.fold or ("fit" if args.fit else "file" if args.folding else None), None
+
+
 def _config(args: argparse.Namespace):  # -> HwConfig
     from nash.config.base import load_config, override
     from nash.config.hw import HwConfig
 
-    fold = args.fold or (
-        "fit" if args.fit else "target_fps" if args.target_fps else "file" if args.folding else None
-    )
+    fold, relaxation = _fold_args(args)
     base = load_config(HwConfig, args.config) if args.config else HwConfig()
     return override(
         base,
         fold=fold,
+        two_pass_relaxation=relaxation,
         target_fps=args.target_fps,
         clock_ns=args.clock_ns,
         device=args.device,

@@ -36,13 +36,12 @@ __all__ = [
 
 # What each folding does, printed beside the estimate and stored in estimate.json ("folding").
 _FOLD_TEXT = {
-    "max-relaxed": "maximum parallelism (SetFolding, unreachable target), then FINN's two-pass relaxation "
-    "folds every non-bottleneck layer back to the bottleneck's rate; --fold max-unrelaxed keeps them all "
+    "max-relaxed": "maximum parallelism, then FINN's two-pass relaxation folds every non-bottleneck layer "
+    "back to the bottleneck's rate: same fps, fewer resources; --fold max-unrelaxed keeps every layer "
     "at maximum parallelism",
-    "max-unrelaxed": "every layer at its maximum parallelism (SetFolding with an unreachable target, "
-    "no relaxation)",
-    "target_fps": "SetFolding: least parallelism per layer reaching the target",
-    "fit": "fastest SetFolding target whose resources fit the device",
+    "max-unrelaxed": "every layer at its maximum parallelism, no relaxation",
+    "target_fps": "SetFolding, the least parallelism per layer that reaches",
+    "fit": "the fastest SetFolding target whose resources fit the device",
     "file": "PE/SIMD from a FINN folding-config file",
 }
 
@@ -58,8 +57,8 @@ def _fold_text(cfg: HwConfig) -> str:
     label = fold_label(cfg)
     detail = _FOLD_TEXT[label]
     if cfg.fold == FoldMode.TARGET_FPS:
-        detail = f"{detail} ({cfg.target_fps:g} fps)"
-    return f"{label} ({detail})"
+        detail = f"{detail} {cfg.target_fps:g} fps"
+    return f"{label}: {detail}"
 
 
 def _context(cfg: HwConfig, device: Device | None) -> CostContext:

@@ -31,8 +31,9 @@ def load_graph(model: Any) -> Any:
     from qonnx.transformation.general import SortGraph
     from qonnx.transformation.infer_shapes import InferShapes
 
+    model_path = None
     if isinstance(model, str | os.PathLike):
-        path = Path(model)
+        path = model_path = Path(model)
         if not path.is_file():
             raise HardwareError(f"ONNX model {path} not found; pass the path of an exported .onnx file")
         try:
@@ -42,6 +43,9 @@ def load_graph(model: Any) -> Any:
                 f"{path} is not a readable ONNX file ({type(exc).__name__}); re-export it"
             ) from None
     wrapper = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
+    if not wrapper.graph.node:  # onnx.load reads a 0-byte or cut-off file as an empty model
+        where = model_path or "the model"
+        raise HardwareError(f"{where} has no graph nodes (empty or truncated file); re-export it")
     wrapper = wrapper.transform(SortGraph())
     try:
         wrapper = wrapper.transform(InferShapes())

@@ -229,7 +229,7 @@ def _thresholds(st: LoweringState, node: Any, out: DType, steps: int) -> None:
         )
         st.set_stream(node.output[0], s.src, out)
         return
-    dt = st.in_dtype(x, node.name)
+    dt = st.in_dtype(x, node.name, quantiser=True)
     thr = smallest_covering(0 if not dt.signed else dt.min - 1, dt.max + 1)
     c, niv = _chan_niv(st.shape(x))
     _emit(

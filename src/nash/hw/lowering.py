@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from nash.errors import UnsupportedOpError
+from nash.errors import HardwareError, UnsupportedOpError
 from nash.hw.datatypes import int_type
 from nash.hw.graph import QUANT_OPS, load_graph, weight_info
 from nash.hw.kinds import create_layer
@@ -181,6 +181,10 @@ def lower_model(model: Any, opts: LoweringOptions | None = None) -> LoweredGraph
         raise UnsupportedOpError(
             f"no dataflow layer for {len(st.rejected)} node(s): {', '.join(map(str, st.rejected))}; "
             "remove or replace these ops before the hardware estimate"
+        )
+    if not st.layers:
+        raise HardwareError(
+            "the model lowers to no dataflow layers (only shape, constant or scale ops); nothing to estimate"
         )
     graph = st.model.graph
     outputs = [st.stream(o.name).src for o in graph.output if o.name in st.streams]

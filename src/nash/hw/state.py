@@ -131,12 +131,16 @@ class LoweringState:
         for out in node.output:
             self.set_stream(out, None, None, False)
 
-    def in_dtype(self, tensor: str, who: str) -> DType:
-        """Integer type of a stream; float streams get the assumed input type (noted)."""
+    def in_dtype(self, tensor: str, who: str, *, quantiser: bool = False) -> DType:
+        """Integer type of a stream; float streams get the assumed input type (noted).
+
+        ``quantiser``: the consumer is a quantiser (e.g. the network's input quantiser), which FINN
+        expects to read the assumed integer input type; it is noted but not a console warning.
+        """
         dt = self.streams[tensor].dtype
         if dt is None:
             self.note(f"{who}: input {tensor!r} is not quantised; assumed {self.opts.input_dtype}")
-            if tensor not in self.float_inputs:
+            if not quantiser and tensor not in self.float_inputs:
                 self.float_inputs.append(tensor)
             return self.opts.input_dtype
         return dt

@@ -26,6 +26,7 @@ from nash.hw.kinds.channelwise import ChannelwiseOp
 from nash.hw.kinds.concat import StreamingConcat
 from nash.hw.kinds.downsampler import DownSampler
 from nash.hw.kinds.duplicate import DuplicateStreams
+from nash.hw.kinds.dwc import StreamingDataWidthConverter
 from nash.hw.kinds.fmpadding import FMPadding
 from nash.hw.kinds.globalaccpool import GlobalAccPool
 from nash.hw.kinds.labelselect import LabelSelect
@@ -52,6 +53,7 @@ _BUILTIN: tuple[type[HwLayer], ...] = (
     GlobalAccPool,
     LabelSelect,
     StreamingConcat,
+    StreamingDataWidthConverter,
 )
 LAYER_KINDS: dict[str, type[HwLayer]] = {cls.kind: cls for cls in _BUILTIN}
 
