@@ -210,7 +210,7 @@ def test_missing_sections_and_empty_file_are_errors(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_truncated_checkpoint_is_not_done_and_retrains(fakes, tmp_path):
+def test_truncated_checkpoint_is_not_done_and_retrains(fakes, tmp_path, monkeypatch, capsys):
     """Item 6: a truncated best.pt said 'done already'; now it is checked against its record."""
     root = tmp_path / "exp"
     _run(_cfg(versions=["o"]), root)
@@ -228,6 +228,19 @@ def test_truncated_checkpoint_is_not_done_and_retrains(fakes, tmp_path):
     fakes.calls.clear()
     _run(_cfg(versions=["o"]), root)
     assert fakes.trained() == ["resnet18-o-w2a2"]
+    # what `nash report` warns about (and a report should show instead of "ok")
+    from nash.pipeline.stage import damaged_artefacts
+
+    assert damaged_artefacts(root) == {}
+    size = best.stat().st_size
+    best.write_bytes(best.read_bytes()[:10])
+    assert damaged_artefacts(root) == {"train/resnet18-o-w2a2/best.pt": f"10 bytes, recorded {size}"}
+    import nash.analysis
+    from nash.cli import main
+
+    monkeypatch.setattr(nash.analysis, "write_report", lambda d: Path(d) / "report" / "report.html")
+    assert main(["report", str(root)]) == 0
+    assert "warning: train/resnet18-o-w2a2/best.pt is damaged (10 bytes" in capsys.readouterr().err
 
 
 def test_truncated_results_row_is_refused(tmp_path, capsys):

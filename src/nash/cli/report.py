@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 __all__ = ["register", "run"]
@@ -27,7 +28,13 @@ def run(args: argparse.Namespace) -> int:
     check_results(args.experiment_dir)
     ensure_writable(Path(args.experiment_dir) / "report", kind="dir", what="report directory")
     from nash.analysis import write_report
+    from nash.pipeline.stage import damaged_artefacts
 
+    for path, why in damaged_artefacts(args.experiment_dir).items():
+        print(
+            f"warning: {path} is damaged ({why}); `nash run` on this experiment redoes that stage",
+            file=sys.stderr,
+        )
     print(write_report(args.experiment_dir))
     return 0
 

@@ -216,6 +216,27 @@ def _decide(
     return partial, "resuming" if partial else "new"
 
 
+def damaged_artefacts(root: str | Path, *, checksums: bool = False) -> dict[str, str]:
+    """Output files of finished stages that no longer match their record: ``{relative path: why}``.
+
+    Reads every ``<root>/<stage>/<cell>/stage.json``; by default compares sizes only (fast even for
+    large checkpoints), ``checksums=True`` also the sha256. What ``nash report`` warns about and
+    what a report should show instead of ``ok``.
+    """
+    base = Path(root)
+    found: dict[str, str] = {}
+    for marker in sorted(base.glob(f"*/*/{MARKER}")):
+        record = read_record(marker.parent)
+        if not record or record.get("status") != "ok" or record.get("schema") != SCHEMA:
+            continue
+        for entry in (record.get("files") or {}).values():
+            digest = {k: v for k, v in entry.items() if k == "size" or (checksums and k == "sha256")}
+            why = verify_file(marker.parent / entry["path"], digest)
+            if why:
+                found[str((marker.parent / entry["path"]).relative_to(base))] = why
+    return found
+
+
 def _numbers(outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Drop path strings (schema-1 records held cwd-relative paths); keep numbers and the rest."""
     return {k: v for k, v in outputs.items() if not (isinstance(v, str) and ("/" in v or "\\" in v))}
