@@ -166,6 +166,20 @@ def _progress_text(ctx: dict[str, Any]) -> str:
     return text
 
 
+def _curves_note(ctx: dict[str, Any]) -> str:
+    """Which runs have no per-epoch log (so no curve), in one sentence; empty when all have one."""
+    no_train = [r.cell for r, row in zip(ctx["records"], ctx["rows"]) if not r.train_metrics]
+    no_search = [f"{s.backbone}-{s.version}" + (" (published genotype)" if s.reference else "")
+                 for s in ctx["searches"] if not s.log]  # fmt: skip
+    no_alpha = [f"{s.backbone}-{s.version}" for s in ctx["searches"] if s.log and not s.alphas]
+    parts = []
+    for what, names in (("no train metrics.jsonl", no_train), ("no search log.jsonl", no_search),
+                        ("no alphas.jsonl", no_alpha)):  # fmt: skip
+        if names:
+            parts.append(f"{what}: {', '.join(names)}")
+    return f"<p>No curve for runs without a log; {'; '.join(parts)}.</p>" if parts else ""
+
+
 def _table_block(table: tuple[list[str], list[list[str]]], key: bool = False) -> str:
     return _scroll(html_table(table), "key" if key else "")
 
@@ -227,7 +241,7 @@ def _html_body(ctx: dict[str, Any]) -> str:
             f"{_table_block(ctx['hardware_table'], key=True)}{sec.estimate_details(rows, root)}",
             f'<h2 id="latency">Latency and throughput</h2><p>As in paper Table II.</p>'
             f"{_table_block(latency_table(rows))}",
-            f'<h2 id="curves">Training, search and α</h2>'
+            f'<h2 id="curves">Training, search and α</h2>{_curves_note(ctx)}'
             f"{_figures_html(plots, ['training_curves', 'search_curves'] + alpha_names, wide=True)}",
             f'<h2 id="times">Run times</h2><p>Seconds of each stage from its stage.json (the stage\'s last run; a '
             f"resumed stage counts only the resumed part), else summed from the run's per-epoch log. The "
@@ -304,9 +318,9 @@ def _run_figures(
             key = (str(row["backbone"]), str(row["version"]))
             label = f"{series_label(key, multi)} {row['bits']}"
             curves.append((label, key[1], str(row["bits"]), series.index(key), rec.train_metrics))
-    figures: dict[str, Callable[[], Any]] = {
-        "training_curves": partial(plot_training_curves, curves, _common_chance(records))
-    }
+    figures: dict[str, Callable[[], Any]] = {}
+    if curves:
+        figures["training_curves"] = partial(plot_training_curves, curves, _common_chance(records))
     if any(s.log for s in searches):
         figures["search_curves"] = partial(plot_search_curves, [s for s in searches if s.log])
     for s in searches:
@@ -342,6 +356,7 @@ def write_report(experiment_dir: str | os.PathLike[str]) -> Path:
         "root": root,
         "rows": rows,
         "records": records,
+        "searches": searches,
         "fronts": fronts,
         "marks": sec.front_marks(fronts),
         "checks": rv.row_checks(rows, records),

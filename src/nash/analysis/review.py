@@ -113,7 +113,7 @@ def _sci(v: Any) -> str:
 def export_table(rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRecords]) -> Table:
     """Per row: verdict, top-1 agreement, max |logit diff| vs tolerance, conformance, onnxruntime, MACs."""
     headers = ["backbone", "version", "bits", "check", "top-1 agree %", "max |Δlogit|", "tolerance",
-               "images", "conformance", "onnxruntime", "MACs qonnx / nash", "why"]  # fmt: skip
+               "boundary flips", "images", "conformance", "onnxruntime", "MACs qonnx / nash", "why"]  # fmt: skip
     body = []
     for row, rec in zip(rows, recs):
         chk = rec.export_check
@@ -144,6 +144,7 @@ def export_table(rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRecords])
                 _pct(chk.get("top1_agreement", q.get("top1_agreement"))),
                 _sci(chk.get("max_abs_diff", q.get("max_abs_diff"))),
                 _sci(tol),
+                _flips(q),
                 fmt(chk.get("n", q.get("n"))),
                 (f"{WARN} {len(viol)}: {', '.join(rules)}" if viol else "0 violations"),
                 ort_text,
@@ -152,6 +153,15 @@ def export_table(rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRecords])
             ]  # fmt: skip
         )
     return headers, body
+
+
+def _flips(q: Mapping[str, Any]) -> str:
+    """``2 (≤ 3 allowed)``: images beyond the float-noise bound (rounding-boundary flips), if recorded."""
+    flips, allowed = q.get("flips"), q.get("allowed_flips")
+    if not isinstance(flips, int) or isinstance(flips, bool):
+        return "-"
+    text = f"{flips} (≤ {allowed} allowed)" if isinstance(allowed, int) else str(flips)
+    return f"{WARN} {text}" if isinstance(allowed, int) and flips > allowed else text
 
 
 def hardware_table(rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRecords]) -> Table:
