@@ -46,7 +46,6 @@ def _run_check(path: str, strict: bool) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run the export (or the conformance-only check) and print a summary."""
     import sys
-    import warnings
     from pathlib import Path
 
     from nash.errors import ExportError
@@ -61,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
     ensure_writable(out, kind="file")  # before the export, which takes up to a minute
     print(f"exporting {args.checkpoint} to QONNX and checking it against PyTorch on {args.n_check} images ...",
           flush=True)  # fmt: skip
-    warnings.filterwarnings("ignore", message="fast_hadamard_transform package not found")
+    from nash.pipeline.steps import quiet_brevitas
+
+    quiet_brevitas()
     from nash.export import export_checkpoint
 
     check = export_checkpoint(

@@ -211,8 +211,11 @@ def _export_options(section: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def quiet_brevitas() -> None:
-    """Silence Brevitas' import-time note that an optional CUDA kernel package is absent."""
+    """Silence export-time noise: Brevitas' note that an optional CUDA kernel package is absent, and
+    torch's named-tensor notice triggered by Brevitas' QONNX export (neither says anything about
+    the user's model)."""
     warnings.filterwarnings("ignore", message="fast_hadamard_transform package not found")
+    warnings.filterwarnings("ignore", message="Named tensors and all their associated APIs")
 
 
 def _export_work(
