@@ -72,7 +72,9 @@ def test_adds_are_two_input_cascades_on_quantized_operands():
         [("zero", 0)] * 4,
     ]
     g = SimpleNamespace(cells=cells)
-    model = NashResNet(cell_specs("resnet18"), QuantSpec.from_tag("w2a2", version="v1"), 10, cells, 1, 4, "small")
+    model = NashResNet(
+        cell_specs("resnet18"), QuantSpec.from_tag("w2a2", version="v1"), 10, cells, 1, 4, "small"
+    )
     calls: list[tuple[str, torch.Tensor, torch.Tensor, torch.Tensor]] = []  # (name, a, b, out), kept alive
     quant_outs: dict[str, list[torch.Tensor]] = {}
 
@@ -123,7 +125,9 @@ def test_genotype_breaking_its_strategy_rule_is_refused():
     cells = [list(cell) for cell in _chain_genotype("resnet18").cells]
     cells[2][0] = ("max_pool_3x3", 0)
     spec = QuantSpec.from_tag("w2a2", version="v3")
-    with pytest.raises(GenotypeError, match=r"breaks the v3 rule: cell 2 node 1: max_pool_3x3 on size-changing"):
+    with pytest.raises(
+        GenotypeError, match=r"breaks the v3 rule: cell 2 node 1: max_pool_3x3 on size-changing"
+    ):
         build_model("resnet18", Genotype("resnet18", "v3", cells), spec, 10, 1, 4, "small")
     # a custom genotype has no rule of its own: built as given (training checks it against its version)
     build_model("resnet18", Genotype("resnet18", "custom", cells), spec, 10, 1, 4, "small")
@@ -136,7 +140,12 @@ def test_arch_stores_resolved_roles_and_old_checkpoints_rebuild(reference_genoty
     assert arch["quant"] == spec.to_dict() and arch["quant"]["nas_weight_bits"] == 1
     assert model_from_arch(arch).quant_spec == spec
     # the stored widths win over tag + overrides (a changed default cannot change an old model)
-    assert model_from_arch({**arch, "quant": {**arch["quant"], "residual_act_bits": 6}}).quant_spec.residual_act_bits == 6
+    assert (
+        model_from_arch(
+            {**arch, "quant": {**arch["quant"], "residual_act_bits": 6}}
+        ).quant_spec.residual_act_bits
+        == 6
+    )
     old = {k: v for k, v in arch.items() if k != "quant"}  # checkpoints written before this change
     assert model_from_arch(old).quant_spec == spec
 

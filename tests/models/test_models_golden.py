@@ -38,7 +38,9 @@ def test_model_matches_golden(case, size):
         model = build_model("resnet18", refs.get(which), spec, 10, 1, 4, "small")
     golden = GOLDEN[f"{case}_{size}"]
     keys = list(model.state_dict())
-    assert hashlib.sha256("\n".join(keys).encode()).hexdigest() == golden["keys_sha"], "parameter names changed"
+    assert hashlib.sha256("\n".join(keys).encode()).hexdigest() == golden["keys_sha"], (
+        "parameter names changed"
+    )
     x = torch.randn(4, 1, size, size, generator=torch.Generator().manual_seed(1))
     train_logits = model.train()(x)
     eval_logits = model.eval()(x)

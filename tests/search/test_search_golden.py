@@ -25,5 +25,9 @@ def test_search_matches_golden(case, fmnist_dir, tmp_path):
     golden = GOLDEN[case]
     assert [list(map(list, cell)) for cell in genotype.cells] == golden["cells"]
     alphas = read_jsonl(tmp_path / "alphas.jsonl")[-1]
-    torch.testing.assert_close(torch.tensor(alphas["alpha"]), torch.tensor(golden["alpha"]), rtol=0, atol=1e-7)
-    assert read_jsonl(tmp_path / "log.jsonl")[-1]["train_loss"] == pytest.approx(golden["train_loss"], abs=1e-5)
+    torch.testing.assert_close(
+        torch.tensor(alphas["alpha"]), torch.tensor(golden["alpha"]), rtol=0, atol=1e-7
+    )
+    assert read_jsonl(tmp_path / "log.jsonl")[-1]["train_loss"] == pytest.approx(
+        golden["train_loss"], abs=1e-5
+    )

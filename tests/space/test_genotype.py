@@ -47,7 +47,9 @@ def test_reference_op_names_are_translated():
     )
     assert g.cells[0][:2] == (("identity", 0), ("conv_5x5", 1))
     with pytest.raises(GenotypeError, match="cell 0 node 2: 'zero' cannot be a node's only op"):
-        Genotype.from_dict(good(cells=[[["skip_connect", 0], ["none", 1], ["conv_3x3", 0], ["conv_1x1", 2]]] * 4))
+        Genotype.from_dict(
+            good(cells=[[["skip_connect", 0], ["none", 1], ["conv_3x3", 0], ["conv_1x1", 2]]] * 4)
+        )
     assert canonical_op("none") == "zero" and op_index("skip_connect") == 2
     assert OPS.index("conv_5x5") == 5
 

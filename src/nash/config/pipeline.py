@@ -40,7 +40,9 @@ class ExperimentConfig:
                 raise ConfigError(f"versions: unknown version {v!r}; use any of {', '.join(VERSIONS)}")
         for b in self.backbones:
             if b not in list_backbones():
-                raise ConfigError(f"backbones: unknown backbone {b!r}; use any of {', '.join(list_backbones())}")
+                raise ConfigError(
+                    f"backbones: unknown backbone {b!r}; use any of {', '.join(list_backbones())}"
+                )
         for tag in self.bits:
             if not BITS_TAG.match(tag):
                 raise ConfigError(

@@ -61,7 +61,9 @@ class TrainConfig:
 
     def _check_choices(self) -> None:
         if self.backbone not in list_backbones():
-            raise ConfigError(f"backbone {self.backbone!r} is unknown; use one of {', '.join(list_backbones())}")
+            raise ConfigError(
+                f"backbone {self.backbone!r} is unknown; use one of {', '.join(list_backbones())}"
+            )
         if self.version not in VERSIONS:
             raise ConfigError(f"version {self.version!r} is unknown; use one of {', '.join(VERSIONS)}")
         if self.version == ORIGINAL and self.genotype is not None:

@@ -18,9 +18,9 @@ from nash.models.cell import Cell
 from nash.models.factory import arch_dict, build_model, model_from_arch
 from nash.models.layers import ConvBN, QuantAdd, add_act, branch_act, conv2d, signed_act
 from nash.models.ops import NAS_OPS, OP_BUILDERS, create_op
-from nash.space.quant import ADD_ACTS, VERSIONS, QuantSpec, nas_weight_bits_for
 from nash.models.resnet import STEMS, Head, NashResNet, Stem
 from nash.models.summary import count_adds, count_params_macs, nas_edges_by_op, summarize
+from nash.space.quant import ADD_ACTS, VERSIONS, QuantSpec, nas_weight_bits_for
 
 __all__ = [
     "ADD_ACTS",

@@ -23,8 +23,8 @@ from torch import Tensor, nn
 from nash.errors import GenotypeError
 from nash.models.layers import ConvBN, QuantAdd, branch_act
 from nash.models.ops import create_op
-from nash.space.quant import QuantSpec
 from nash.space import CellSpec
+from nash.space.quant import QuantSpec
 
 __all__ = ["Cell"]
 

@@ -66,7 +66,13 @@ def conv2d(c_in: int, c_out: int, kernel: int, stride: int, weight_bits: int | N
     if weight_bits is None:
         return nn.Conv2d(c_in, c_out, kernel, stride, padding=kernel // 2, bias=False)
     return QuantConv2d(
-        c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False, **weight_quant_kwargs(weight_bits)
+        c_in,
+        c_out,
+        kernel,
+        stride=stride,
+        padding=kernel // 2,
+        bias=False,
+        **weight_quant_kwargs(weight_bits),
     )
 
 

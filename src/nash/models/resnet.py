@@ -16,10 +16,11 @@ from nash.errors import GenotypeError, ModelError
 from nash.models.cell import Cell
 from nash.models.layers import branch_act, conv2d, signed_act
 from nash.models.quant import weight_quant_kwargs
-from nash.space.quant import QuantSpec
 from nash.space import STEMS, CellSpec
+from nash.space.quant import QuantSpec
 
 __all__ = ["STEMS", "Stem", "Head", "NashResNet"]
+
 
 class Stem(nn.Module):
     """Input quantizer + first conv + BN + main ReLU (+ 3x3 s2 max pool for ``"imagenet"``).

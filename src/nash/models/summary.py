@@ -152,8 +152,8 @@ def summarize_build(
         **quant_overrides: ``QuantSpec`` fields to override.
     """
     from nash.models.factory import build_model
-    from nash.space.quant import VERSIONS, QuantSpec
     from nash.space import Genotype
+    from nash.space.quant import VERSIONS, QuantSpec
 
     genotype = None if genotype_path is None else Genotype.load(genotype_path)
     if version is None:

@@ -9,8 +9,8 @@ Example:
 
 from __future__ import annotations
 
-from nash.search.architect import Architect, WeightTrainer
 from nash.runtime import resolve_device  # re-exported: used to live here
+from nash.search.architect import Architect, WeightTrainer
 from nash.search.build import build_loaders, build_strategy, build_supernet
 from nash.search.loop import SearchRun, run_search
 

@@ -22,8 +22,15 @@ from nash.config.base import save_config, to_dict
 from nash.config.search import SearchConfig
 from nash.errors import ConfigError, TrainingError
 from nash.io import append_jsonl, atomic_write_text, read_jsonl
+from nash.runtime import (
+    load_checkpoint,
+    resolve_device,
+    rng_state,
+    save_checkpoint,
+    seed_everything,
+    set_rng_state,
+)
 from nash.search.architect import Architect, WeightTrainer
-from nash.runtime import load_checkpoint, resolve_device, rng_state, save_checkpoint, seed_everything, set_rng_state
 from nash.search.build import build_loaders, build_strategy, build_supernet, cycle_batches
 from nash.space import Genotype, Strategy
 

@@ -72,7 +72,9 @@ class SearchCell(nn.Module):
             self.bns.append(nn.BatchNorm2d(c_out))
         self.shortcut: nn.Module = nn.Identity()
         if spec.downsample or c_in != c_out:  # first block of a downsample cell: 1x1 stride-2 projection
-            self.shortcut = nn.Sequential(conv2d(c_in, c_out, 1, stride, backbone_bits), nn.BatchNorm2d(c_out))
+            self.shortcut = nn.Sequential(
+                conv2d(c_in, c_out, 1, stride, backbone_bits), nn.BatchNorm2d(c_out)
+            )
         self.edges = nn.ModuleList()
         for edge, cand in zip(cell_edges(spec), candidates, strict=True):
             src_c, src_s = (c_in, stride) if edge.src == 0 else (c_out, 1)

@@ -21,7 +21,16 @@ from nash.space.backbones import (
 from nash.space.cells import CellSpec, Edge, cell_edges, cell_specs, edge_index, n_edges
 from nash.space.display import format_genotype
 from nash.space.genotype import CUSTOM_STRATEGY, SCHEMA, Genotype
-from nash.space.ops import DEFAULT_UNFRIENDLY, OP_ALIASES, OP_TABLE, OPS, OpSpec, canonical_op, get_op, op_index
+from nash.space.ops import (
+    DEFAULT_UNFRIENDLY,
+    OP_ALIASES,
+    OP_TABLE,
+    OPS,
+    OpSpec,
+    canonical_op,
+    get_op,
+    op_index,
+)
 from nash.space.quant import ADD_ACTS, BITS_TAG, ORIGINAL, VERSIONS, QuantSpec, parse_bits
 from nash.space.reference import default_reference_path, load_reference_genotypes
 from nash.space.registry import create_strategy, get_strategy, list_strategies, register_strategy
