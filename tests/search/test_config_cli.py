@@ -19,7 +19,9 @@ def test_config_round_trip_and_validation(tmp_path):
     assert cfg.arch_betas == (0.5, 0.9) and SearchConfig(epochs=5, warmup_epochs=2).search_epochs() == 3
     for bad, match in [({"stem": "big"}, "stem"), ({"lr_min": 1.0}, "lr_min"), ({"width": 0}, "width"),
                        ({"train_portion": 1.0}, "train_portion"), ({"widht": 4}, "unknown config key"),
-                       ({"backbone": "vgg"}, "backbone"), ({"channels": 2}, "channels")]:  # fmt: skip
+                       ({"backbone": "vgg"}, "backbone"), ({"channels": 2}, "channels"),
+                       ({"strategy": "v9"}, "strategy: 'v9' is not one of v1, v2, v3, v4"),
+                       ({"unfriendly": ["max_pool_9x9"]}, "unfriendly: unknown op")]:  # fmt: skip
         with pytest.raises(ConfigError, match=match):
             from_dict(SearchConfig, bad)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nash.errors import ConfigError
+from nash.errors import ConfigError, GenotypeError
 from nash.space import STEMS, list_backbones, list_strategies
+from nash.space.ops import check_ops
 
 __all__ = ["SearchConfig"]
 
@@ -20,9 +21,7 @@ class SearchConfig:
 
     backbone: str = "resnet18"  # a backbone registered in nash.space: resnet18 | resnet34
     strategy: str = "v3"  # search strategy name from nash.space (v1..v4)
-    unfriendly: tuple[str, ...] | None = (
-        None  # ops unfriendly on size-changing edges (None: strategy default)
-    )
+    unfriendly: tuple[str, ...] | None = None  # ops unfriendly on size-changing edges (None: default)
     cell_layers: int | None = None  # backbone layers per cell (None: backbone default)
     dataset: str = "fashion-mnist"  # dataset name understood by nash.data.build_datasets
     data_root: str | None = None  # dataset directory (None: the dataset's default location)
@@ -54,6 +53,11 @@ class SearchConfig:
             raise ConfigError(f"backbone: {self.backbone!r} is not one of {', '.join(list_backbones())}")
         if self.strategy not in list_strategies():
             raise ConfigError(f"strategy: {self.strategy!r} is not one of {', '.join(list_strategies())}")
+        if self.unfriendly is not None:
+            try:
+                check_ops(self.unfriendly)
+            except GenotypeError as exc:
+                raise ConfigError(f"unfriendly: {exc}") from None
         if self.stem not in STEMS:
             raise ConfigError(f"stem: {self.stem!r} is not one of {', '.join(STEMS)}")
         for name in ("epochs", "batch_size", "width"):
