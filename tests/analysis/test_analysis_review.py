@@ -67,7 +67,8 @@ def test_equal_throughput_is_stated_when_rows_agree(tmp_path):
     rows = [r for r in load_results(root) if r["fps"] in (None, 2441.4)]
     records = [cell_records(r, root) for r in rows]
     equal, sentence = rv.throughput_summary(rows, records)
-    assert equal and "equal throughput" in sentence and "\u26a0" not in sentence
+    assert equal and "runs at 2,441.4 fps: resources and latency compare at equal throughput" in sentence
+    assert "\u26a0" not in sentence
 
 
 def test_chance_level_warning(demo):
@@ -137,6 +138,7 @@ def test_alpha_evolution_means_and_single_epoch(tmp_path):
     lines = {ln.get_label(): list(ln.get_ydata()) for ln in ax.get_lines()}
     # epoch 0 is uniform over the allowed ops of each edge: (1/2 + 1/6) / 2 for identity
     assert lines["identity"] == pytest.approx([(0.5 + 1 / 6) / 2, 0.35])
+    assert [t.get_text() for t in ax.texts] == ["max shift 0.033"]  # conv_3x3: 1/12 at the start, 0.05 now
     assert len(plot_alpha_evolution(SearchRecords("resnet18", "v4", None)).axes[0].texts) == 1  # "no alphas"
 
 

@@ -161,7 +161,14 @@ def plot_alpha_evolution(search: SearchRecords) -> Figure:
                 continue  # op never allowed in this cell
             ax.plot(epochs, ys, color=OP_COLOURS.get(op, "#333333"), marker="o", markersize=2.5,
                     linewidth=1.2, label=op if c == 0 else None)  # fmt: skip
+        moved = (
+            max(abs(series[-1][c][k] - series[0][c][k]) for k in range(len(OPS)))
+            if c < len(series[-1])
+            else 0.0
+        )
         ax.set_title(f"cell {c}", loc="left", fontsize=8.5)
+        ax.text(0.98, 0.04, f"max shift {moved:.3f}", transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=6.5, color="#555555")  # fmt: skip
         ax.set_xlabel("epoch", fontsize=8)
         ax.set_ylim(0.0, None)
         ax.xaxis.get_major_locator().set_params(integer=True)

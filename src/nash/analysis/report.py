@@ -102,7 +102,9 @@ def _caption(name: str) -> str:
     if name.startswith("alphas_"):
         return (
             f"Search {name.removeprefix('alphas_')} (alphas.jsonl): each op's softmax(α) averaged over the "
-            "edges of a cell, per epoch; epoch 0 is the start (α ≈ 0, uniform over the allowed ops)."
+            "edges of a cell, per epoch; epoch 0 is the start (α ≈ 0, uniform over the allowed ops). "
+            "'max shift' is the largest change of a mean probability since the start: near 0 means the "
+            "search has not (yet) preferred any op in that cell."
         )
     return _CAPTIONS.get(name, name)
 

@@ -212,9 +212,12 @@ def throughput_summary(rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRec
     slowest, spread = throughput_spread([_fps(r, c) for r, c in ok])
     fastest = slowest * spread if slowest else None
     if spread <= 1 + EQUAL_FPS_TOLERANCE:
+        speed = fmt(slowest, 1)
+        if spread > 1 + 5e-4:
+            speed = f"{fmt(slowest, 1)} to {fmt(fastest, 1)} (within {100 * EQUAL_FPS_TOLERANCE:.0f} %)"
         return True, (
-            f"Folding: {fold}. Every finished row runs at {fmt(slowest, 0)}-{fmt(fastest, 0)} fps "
-            f"(within {100 * EQUAL_FPS_TOLERANCE:.0f} %): resources and latency compare at equal throughput."
+            f"Folding: {fold}. Every finished row runs at {speed} fps: resources and latency compare at "
+            f"equal throughput."
         )
     return False, (
         f"{WARN} Not at equal throughput: folding {fold}, but the achieved fps range from {fmt(slowest, 1)} to "
