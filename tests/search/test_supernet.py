@@ -73,3 +73,22 @@ def test_quantized_proxy_uses_binary_nas_weights_and_trains_alpha():
     plan = net.sample(2, torch.Generator().manual_seed(0), gated=True)
     torch.nn.functional.cross_entropy(net(torch.randn(4, 1, 16, 16), plan), torch.arange(4)).backward()
     assert net.alpha.grad is not None and net.alpha.grad.abs().sum() > 0
+
+
+def test_checkpoints_with_the_old_conv_op_names_still_load():
+    """Before the op table was shared a conv op was nn.Sequential ("0", "1"); now ConvBN ("conv", "bn")."""
+    import re
+
+    net = _net()
+    new = net.state_dict()
+    old = {re.sub(r"(\.ops\.conv_\dx\d\.)conv\.", r"\g<1>0.", re.sub(r"(\.ops\.conv_\dx\d\.)bn\.", r"\g<1>1.", k)): v
+           for k, v in new.items()}  # fmt: skip
+    assert any(".ops.conv_3x3.0.weight" in k for k in old) and any(
+        ".ops.conv_3x3.1.running_mean" in k for k in old
+    )
+    fresh = _net()
+    with torch.no_grad():
+        for p in fresh.parameters():
+            p.zero_()  # so that only loading can make it equal
+    fresh.load_state_dict(old)  # strict
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in new.items())
