@@ -200,6 +200,8 @@ def test_broken_run_records_are_tolerated(tmp_path):
     assert rec.export_check is None and rec.export_problem == "unreadable (JSONDecodeError)"
     assert [m["epoch"] for m in rec.train_metrics] == [1]
     assert cell_records(rows[1], root).seconds["hw"] is None
+    (root / "train/resnet18-o-w4a4/metrics.jsonl").unlink()  # metrics.csv is read instead
+    assert [m["test_top1"] for m in cell_records(rows[1], root).train_metrics] == [56.96, 64.08, 71.2]
     html = write_report(root).read_text(encoding="utf-8")
     assert "unreadable (JSONDecodeError)" in html and "alphas_resnet18-v4.svg" in html
     assert "alphas_resnet18-v3.svg" not in html

@@ -12,6 +12,7 @@ exception. Nothing here imports torch.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -34,6 +35,7 @@ __all__ = [
     "artefact_state",
     "read_json",
     "read_jsonl",
+    "read_metrics_csv",
     "stage_status",
     "cell_records",
     "search_records",
@@ -129,6 +131,18 @@ def read_jsonl(path: Path | None) -> list[dict[str, Any]]:
         if isinstance(rec, dict):
             rows.append(rec)
     return rows
+
+
+def read_metrics_csv(path: Path) -> list[dict[str, Any]]:
+    """Rows of a ``metrics.csv`` (header line, then one line per epoch), numbers as floats; [] if absent."""
+    if not path.is_file():
+        return []
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    return [{k: _num(v) if _num(v) is not None else v for k, v in r.items() if k} for r in rows]
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -254,6 +268,8 @@ def cell_records(row: Mapping[str, Any], root: Path, default_dataset: str | None
     rec.estimate = data
     train_dir = rec.dirs["train"]
     rec.train_metrics = read_jsonl(train_dir / "metrics.jsonl" if train_dir else None)
+    if not rec.train_metrics and train_dir is not None:
+        rec.train_metrics = read_metrics_csv(train_dir / "metrics.csv")
     if train_dir is not None and (train_dir / "config.yaml").is_file():
         rec.dataset = _read_yaml(train_dir / "config.yaml").get("dataset")
     rec.dataset = rec.dataset or default_dataset
