@@ -337,3 +337,20 @@ def test_progress_lines_and_step_table(fakes, tmp_path):
     _run(_cfg(bits=["w2a2", "w4a4"], versions=["o"]), tmp_path / "exp2", logs, to="export")
     assert {s for s, _, _ in fakes.calls} == {"train", "export", "hw"}  # hw only from the first run
     assert not (tmp_path / "exp2" / "hw").exists()
+
+
+def test_records_of_older_runs_are_still_honoured(fakes, tmp_path):
+    """Experiments written before schema 2 (cwd-relative paths, no checksums) are skipped, not redone."""
+    root = tmp_path / "exp"
+    rows = _run(_cfg(), root)
+    for marker in root.glob("*/*/stage.json"):
+        rec = json.loads(marker.read_text())
+        settings = dict(rec["settings"])
+        if rec["stage"] == "train":
+            settings["genotype"] = "runs/old/search/resnet18-v4/genotype.json"
+        outputs = {**rec["outputs"], "checkpoint": "runs/old/train/x/best.pt"}
+        marker.write_text(json.dumps({"stage": rec["stage"], "status": "ok", "fingerprint": "0" * 16,
+                                      "settings": settings, "outputs": outputs, "seconds": 1.0}))  # fmt: skip
+    fakes.calls.clear()
+    assert _run(_cfg(), root) == rows
+    assert fakes.calls == []
