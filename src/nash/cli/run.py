@@ -32,9 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=[],
         choices=STAGES[:-1],
         metavar="STAGE",
-        help="accept changed settings of STAGE (search | train | export | hw): its finished cells whose "
-        "settings differ from the config run again from scratch (repeatable). Without it a changed "
-        "setting is refused, naming the key",
+        help="accept changed settings of STAGE (search or train; repeatable): its finished cells whose "
+        "settings differ from the config run again from scratch, later stages follow. Without it a "
+        "changed search/train setting is refused, naming the key; changed export/hw settings always re-run",
     )
     p.add_argument(
         "--no-progress",
