@@ -63,7 +63,9 @@ class HwLayer:
     def __post_init__(self) -> None:
         object.__setattr__(self, "backend", Backend(self.backend))
         if self.pe < 1 or self.simd < 1:
-            raise FoldingError(f"{self.name}: PE and SIMD must be >= 1, got PE={self.pe}, SIMD={self.simd}")
+            raise FoldingError(
+                f"{self.name}: PE={self.pe}, SIMD={self.simd} is illegal; legal values: {self.legal_values()}"
+            )
 
     @property
     def op_type(self) -> str:
