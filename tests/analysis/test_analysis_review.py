@@ -123,7 +123,11 @@ def test_stage_times_from_stage_records(demo):
 
 
 def test_curves_are_drawn_into_the_report(demo):
-    root, _, _, html, md = demo
+    root, rows, _, html, md = demo
+    for search in search_records(rows, root):  # panels share the y axis: no line leaves it
+        fig = plot_alpha_evolution(search)
+        top = fig.axes[0].get_ylim()[1]
+        assert all(max(ln.get_ydata()) <= top for ax in fig.axes for ln in ax.get_lines())
     assert "http://" not in html and "https://" not in html and "<script" not in html
     for name in ("training_curves", "search_curves", "alphas_resnet18-v3", "alphas_resnet18-v4"):
         assert (root / "report" / f"{name}.png").stat().st_size > 5000

@@ -170,9 +170,9 @@ def plot_alpha_evolution(search: SearchRecords) -> Figure:
         ax.text(0.98, 0.04, f"max shift {moved:.3f}", transform=ax.transAxes, ha="right", va="bottom",
                 fontsize=6.5, color="#555555")  # fmt: skip
         ax.set_xlabel("epoch", fontsize=8)
-        peak = max((s[c][k] for s in series if c < len(s) for k in range(len(OPS))), default=1.0)
-        ax.set_ylim(0.0, min(1.0, peak * 1.15) or 1.0)
         ax.xaxis.get_major_locator().set_params(integer=True)
+    peak = max((p for s in series for cell in s for p in cell), default=1.0)  # axes share y
+    axes[0].set_ylim(0.0, min(1.0, peak * 1.15) or 1.0)
     for ax in axes[n_cells:]:
         ax.set_visible(False)
     axes[0].set_ylabel("mean softmax(α)", fontsize=8)
