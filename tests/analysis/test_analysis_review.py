@@ -92,7 +92,17 @@ def test_chance_level_warning(demo):
 def test_dsp_uram_params_columns_and_latency_front(demo):
     _, _, _, html, md = demo
     header = md.split("## Results")[1].splitlines()[2]
-    for col in ("params", "MACs", "DSP", "URAM", "export", "fps", "vs slowest", "latency ms", "Pareto"):
+    for col in (
+        "params",
+        "MACs",
+        "DSP",
+        "URAM",
+        "export",
+        "fps (target 2,000 @ 5 ns)",
+        "vs slowest",
+        "latency ms",
+        "Pareto",
+    ):
         assert f"| {col} |" in header
     assert "### Error vs latency" in md and "pareto_error_latency.png" in md
     assert "| resnet18 | v4 | w2a2 | ok | BRAM, LUT, latency | 78.00 | 98.00 | 220 k | 7.20 M |" in md
@@ -188,6 +198,11 @@ def test_fold_text_variants():
     assert fold_text({"fold": "fit", "device": "ZCU104"}, 4.0) == "fit ZCU104 @ 4 ns (250 MHz)"
     assert fold_text({"fold": "file", "folding_file": "/x/fold.json"}, None) == "file fold.json"
     assert fold_text({}, None) == "not recorded in estimate.json"
+    assert fold_text({"fold": "target_fps", "target_fps": 2000}, 5.0, short=True) == "target 2,000 @ 5 ns"
+    assert (
+        fold_text({"fold": "max", "two_pass_relaxation": False}, 5.0, short=True)
+        == "max (no relaxation) @ 5 ns"
+    )
 
 
 def test_broken_run_records_are_tolerated(tmp_path):

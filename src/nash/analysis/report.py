@@ -121,7 +121,7 @@ def _results_html(ctx: dict[str, Any]) -> str:
         if is_ok(r) and chk["note"].startswith(rv.WARN):
             cls = (cls + " warnrow").strip()
         classes.append(cls)
-    headers, body = results_table(rows, marks, ctx["checks"])
+    headers, body = results_table(rows, marks, ctx["checks"], ctx["fps_header"])
     # a failed row shows its error across the number columns
     body = [
         cells if "failed" not in cls else cells[:RESULT_LEAD] + [cells[-1]]
@@ -284,7 +284,7 @@ def _markdown(ctx: dict[str, Any]) -> str:
         "",
         f"## Results ({len(rows)} rows)",
         "",
-        md_table(results_table(rows, ctx["marks"], ctx["checks"])),
+        md_table(results_table(rows, ctx["marks"], ctx["checks"], ctx["fps_header"])),
     ]
     out += ["", "## Pareto sets"]
     for name, idx in fronts.items():
@@ -368,6 +368,7 @@ def write_report(experiment_dir: str | os.PathLike[str]) -> Path:
         "overview": _overview(rows),
         "progress": rv.grid_progress(rows, root),
         "throughput": rv.throughput_summary(rows, records),
+        "fps_header": rv.fps_header(rows, records),
         "chance": rv.chance_warnings(rows, records),
         "export_table": rv.export_table(rows, records),
         "hardware_table": rv.hardware_table(rows, records),

@@ -31,6 +31,7 @@ __all__ = [
     "export_table",
     "hardware_table",
     "times_table",
+    "fps_header",
     "throughput_summary",
     "chance_warnings",
     "grid_progress",
@@ -200,6 +201,16 @@ def hardware_table(rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRecords
             ]  # fmt: skip
         )
     return headers, body
+
+
+def fps_header(rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRecords]) -> str:
+    """``fps (target 2,000 @ 5 ns)`` when every estimate shares one folding and clock, else a pointer."""
+    folds = {
+        fold_text(c.settings, c.clock_ns, short=True) for r, c in zip(rows, recs) if is_ok(r) and c.estimate
+    }
+    if len(folds) == 1:
+        return f"fps ({folds.pop()})"
+    return "fps (foldings differ: see Hardware)" if folds else "fps"
 
 
 def throughput_summary(rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRecords]) -> tuple[bool, str]:

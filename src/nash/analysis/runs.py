@@ -335,14 +335,18 @@ def throughput_spread(fps_values: Sequence[float | None]) -> tuple[float | None,
     return min(vals), max(vals) / min(vals)
 
 
-def fold_text(settings: Mapping[str, Any], clock_ns: float | None) -> str:
-    """Human text of a folding: ``target 2,000 fps``, ``max``, ``fit ZCU104``, ``file x.json``."""
+def fold_text(settings: Mapping[str, Any], clock_ns: float | None, short: bool = False) -> str:
+    """Human text of a folding: ``target 2,000 fps``, ``max``, ``fit ZCU104``, ``file x.json``, plus
+    `` @ 5 ns (200 MHz)`` when the clock is known; ``short`` drops the units (``target 2,000 @ 5 ns``)."""
     fold = str(settings.get("fold", "") or "")
     if not fold:
-        return "not recorded in estimate.json" + (f" @ {clock_ns:g} ns" if clock_ns else "")
+        return ("not recorded" if short else "not recorded in estimate.json") + (
+            f" @ {clock_ns:g} ns" if clock_ns else ""
+        )
     if fold == "target_fps":
         target = _num(settings.get("target_fps"))
-        text = f"target {target:,.0f} fps" if target is not None else "target fps"
+        text = f"target {target:,.0f}" if target is not None else "target"
+        text += "" if short else " fps"
     elif fold == "fit":
         text = f"fit {settings.get('device') or '?'}"
     elif fold == "file":
@@ -352,5 +356,5 @@ def fold_text(settings: Mapping[str, Any], clock_ns: float | None) -> str:
     else:
         text = fold
     if clock_ns:
-        text += f" @ {clock_ns:g} ns ({1000.0 / clock_ns:.0f} MHz)"
+        text += f" @ {clock_ns:g} ns" + ("" if short else f" ({1000.0 / clock_ns:.0f} MHz)")
     return text

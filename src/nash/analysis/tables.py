@@ -71,6 +71,7 @@ def results_table(
     rows: Sequence[Mapping[str, Any]],
     marks: Mapping[int, str] | None = None,
     checks: Sequence[Mapping[str, str]] | None = None,
+    fps_header: str | None = None,
 ) -> Table:
     """Every row with its numbers and a last ``note`` column (warnings, a failed row's error).
 
@@ -79,9 +80,10 @@ def results_table(
         marks: row index -> the Pareto fronts it lies on (column ``Pareto``).
         checks: per row ``{"export", "fps_delta", "note"}`` texts from the run records
             (``nash.analysis.review.row_checks``); without them the error message is the note.
+        fps_header: header of the fps column, e.g. ``fps (target 2,000 @ 5 ns)`` naming the folding.
     """
     marks = marks or {}
-    headers = [h for _, h, _ in RESULT_TABLE_COLUMNS] + ["note"]
+    headers = [fps_header if c == "fps" and fps_header else h for c, h, _ in RESULT_TABLE_COLUMNS] + ["note"]
     body = []
     for i, row in enumerate(rows):
         extra = dict(checks[i]) if checks else {}
