@@ -1,7 +1,7 @@
 """Entry points: ``estimate_model(onnx_path, cfg)`` and ``write_estimate(estimate, out_dir)``.
 
 The pipeline is lower (``lowering.py``) -> fold (``folding.py``: max / target_fps / fit / file) ->
-cost (``costs.py`` registry) -> aggregate (``estimate.py``).
+cost (``layer.cost``, the kinds of ``kinds/``) -> aggregate (``estimate.py``).
 """
 
 from __future__ import annotations

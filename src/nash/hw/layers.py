@@ -61,7 +61,7 @@ class HwLayer:
     out_niv: tuple[int, ...] = (1,)  # its numInputVectors
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "backend", Backend(self.backend))
+        self.coerce_choices(backend=Backend)
         if self.pe < 1 or self.simd < 1:
             raise FoldingError(
                 f"{self.name}: PE={self.pe}, SIMD={self.simd} is illegal; legal values: {self.legal_values()}"
