@@ -59,6 +59,7 @@ def test_folding_target_and_clock_beside_the_numbers_and_unequal_fps_flagged(dem
     equal, sentence = rv.throughput_summary(rows, records)
     assert not equal and "target 2,000 fps @ 5 ns (200 MHz)" in sentence and "2,170.1 to 2,713.2" in sentence
     assert "Not at equal throughput" in html and "Rows are not at equal throughput" in html
+    assert "these fronts compare designs of different speed" in html.split('id="pareto"')[1].split("<h3>")[0]
     assert rv.fps_delta(1020.0, 1000.0) == "+2.0 %" and rv.fps_delta(None, 1000.0) == "-"
 
 

@@ -212,6 +212,12 @@ def _html_body(ctx: dict[str, Any]) -> str:
     results_fps = (
         "" if equal else f'<p class="warntext">{rv.WARN} Rows are not at equal throughput (see Summary).</p>'
     )
+    pareto_fps = (
+        ""
+        if equal
+        else f'<p class="warntext">{rv.WARN} Rows are not at equal throughput (see Summary): these fronts '
+        "compare designs of different speed.</p>"
+    )
     chance_names = ", ".join(
         f"{rows[i]['backbone']} {rows[i]['version']} {rows[i]['bits']}" for i in sorted(ctx["at_chance"])
     )
@@ -233,7 +239,7 @@ def _html_body(ctx: dict[str, Any]) -> str:
             f"PyTorch-vs-QONNX check; <b>vs slowest</b> is the row's fps above the slowest finished row.</p>"
             f"{results_fps}{_results_html(ctx)}",
             f'<h2 id="pareto">Pareto sets</h2><p>Rows that no other finished row beats in both top-1 error and '
-            f"the resource (lower is better in both).{html.escape(left_out)}</p>{pareto}",
+            f"the resource (lower is better in both).{html.escape(left_out)}</p>{pareto_fps}{pareto}",
             f'<h2 id="figures">Figures</h2>{_figures_html(plots, list(PLOTS))}',
             f'<h2 id="export">Export verification</h2><p>export_check.json of each export: PyTorch logits vs '
             f"the QONNX graph executed by qonnx on the checked images (top-1 agreement, largest absolute logit "
