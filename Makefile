@@ -11,7 +11,10 @@ setup:
 demo: setup
 	$(BIN)/nash run configs/demo.yaml --out runs/demo
 
+# The report's real-browser test needs Debian's chromium (installed here when root+apt; skipped with a
+# reason otherwise, an error when NASH_REQUIRE_BROWSER=1 as in CI).
 test: setup
+	@bash scripts/install-browser.sh
 	$(BIN)/python -m pytest -q
 
 lint: setup
