@@ -190,7 +190,7 @@ def _crafted() -> dict:
     b = GraphBuilder((1, 4, 6, 6))
     x = b.quant("inp", 4)
     grouped = b.build(
-        b.node("Conv", [x, b.quant(b.const(np.ones((4, 1, 3, 3))), 2)], group=4, pads=[1] * 4), SHAPE
+        b.node("Conv", [x, b.quant(b.const(np.ones((4, 2, 3, 3))), 2)], group=2, pads=[1] * 4), SHAPE
     )
     b = GraphBuilder((1, 4, 6, 6))
     x = b.quant("inp", 4)

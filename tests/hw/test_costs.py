@@ -139,3 +139,28 @@ def test_stream_layers(op, kw, cycles):
     backend = "rtl" if op == "FMPadding" else "hls"
     c = create_cost(create_layer(op, name="x", backend=backend, **kw), CostContext())
     assert c.cycles == cycles and (c.lut, c.bram18, c.uram, c.dsp) == (0, 0, 0, 0)
+
+
+def vvau(**kw) -> HwLayer:
+    base = dict(
+        name="v", channels=8, kernel=(3, 3), ofm_dim=(4, 4), pe=2, simd=3, weight_bits=4, input_bits=4
+    )
+    return create_layer("VVAU", **(base | kw))
+
+
+def test_vvau_by_hand():
+    # cycles = 8*9/2/3 * 16 = 192; WMEM = 9*8/(2*3) = 12 <= 128 with ram_style auto -> no BRAM;
+    # mult = 3*(2*ceil(8/6)-1)*8 = 72, adder = 8*5 = 40, acc = ceil(log2 9 + 7 + log2(1+2^-a) + 1) = 12
+    c = create_cost(vvau(), CostContext())
+    assert (c.cycles, c.lut, c.bram18, c.uram, c.dsp) == (192, int(300 + 2.2 * 124), 0, 0, 0)
+    # block RAM: VVAU ladder, m = 3*4*2 = 24 -> ceil(12/512)*ceil(24/32) = 1
+    assert create_cost(vvau(ram_style="block"), CostContext()).bram18 == 1
+    # fused 2-bit thresholds, no ram_style gate, TMEM/64 unrounded: thr = 3*12*4/64, cmp = 36
+    assert create_cost(vvau(no_activation=False, output_bits=2), CostContext()).lut == int(300 + 2.2 * 162.25)
+    assert create_cost(vvau(res_type="dsp"), CostContext()).dsp == 2  # P*ceil((W+A)/48), no SIMD factor
+    rtl = create_cost(vvau(backend="rtl"), CostContext(dsp_block="DSP58"))
+    assert (rtl.lut, rtl.dsp) == (0, 2)  # P*ceil(SIMD/3)
+    assert (
+        vvau().pick_backend("current", "DSP58") == "rtl"
+        and vvau().pick_backend("current", "DSP48E2") == "hls"
+    )

@@ -132,3 +132,32 @@ def test_two_pass_relaxation_rebalances_below_bottleneck():
     )
     single = set_folding(chain(), 1, CTX, two_pass_relaxation=False)
     assert sum(la.pe * la.simd for la in out) <= sum(la.pe * la.simd for la in single)
+
+
+def test_vvau_setfolding_pe_then_simd_and_its_swg():
+    swg = create_layer(
+        "ConvolutionInputGenerator",
+        name="s",
+        backend="rtl",
+        channels=8,
+        simd=8,
+        depthwise=True,
+        ifm_dim=(6, 6),
+        ofm_dim=(4, 4),
+        kernel=(3, 3),
+    )
+    vv = create_layer(
+        "VVAU",
+        name="v",
+        preds=("s",),
+        channels=8,
+        kernel=(3, 3),
+        ofm_dim=(4, 4),
+        weight_bits=4,
+        weight_bits_quant=4,
+    )
+    # PE 8 gives 9*16 = 144 cycles, still > 100 -> SIMD 3 (48 cycles); the SWG follows: SIMD = PE, parallel
+    s, v = set_folding([swg, vv], 100, CTX, two_pass_relaxation=False)
+    assert (v.pe, v.simd, s.simd, s.parallel_window) == (8, 3, 8, True)
+    s, v = set_folding([swg, vv], 600, CTX, two_pass_relaxation=False)
+    assert (v.pe, v.simd, s.simd, s.parallel_window) == (2, 1, 2, False)  # 576 cycles

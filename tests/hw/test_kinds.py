@@ -31,6 +31,7 @@ from nash.hw.estimate import cost_layers
 # the smallest valid fields of each kind
 FIELDS = {
     "MVAU": dict(mw=8, mh=4, weight_bits=2),
+    "VVAU": dict(kernel=(3, 3), weight_bits=2),
     "StreamingDataWidthConverter": dict(in_width=8, out_width=4),
 }
 
@@ -51,8 +52,8 @@ def test_every_kind_has_a_cost_model_for_the_backend_it_picks(kind, generation):
 
 def test_registry_verbs_and_unknown_kind():
     assert list_kinds()[0] == "MVAU" and "StreamingDataWidthConverter" in list_kinds()
-    with pytest.raises(HardwareError, match="unknown layer kind 'VVAU'; registered: AddStreams"):
-        get_kind("VVAU")
+    with pytest.raises(HardwareError, match="unknown layer kind 'Shuffle'; registered: AddStreams"):
+        get_kind("Shuffle")
     with pytest.raises(TypeError):  # a field the kind does not have
         create_layer("AddStreams", name="a", mw=3)
 

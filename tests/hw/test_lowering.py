@@ -69,6 +69,29 @@ def test_padded_maxpool_becomes_swg_and_pool():
     assert g.layers[2].depthwise and g.layers[3].pe == 4
 
 
+def test_depthwise_conv_becomes_swg_and_vvau_with_fused_thresholds():
+    b = GraphBuilder((1, 8, 8, 8))
+    x = b.quant("inp", 4, signed=False)
+    w = b.quant(b.const(b.rng.normal(0, 0.1, (8, 1, 3, 3))), 4)
+    y = b.act(b.node("Conv", [x, w], kernel_shape=[3, 3], pads=[1] * 4, group=8), 4, 8)
+    g = lower_model(b.build(y, (1, 8, 8, 8)))
+    assert [la.name for la in g.layers] == [
+        "Thresholding_rtl_0",
+        "FMPadding_rtl_0",
+        "ConvolutionInputGenerator_rtl_0",
+        "VVAU_hls_0",
+    ]
+    swg, vv = g.layers[2], g.layers[3]
+    assert swg.depthwise and (vv.channels, vv.kernel, vv.ofm_dim) == (8, (3, 3), (8, 8))
+    assert not vv.no_activation and vv.output_bits == 4 and vv.acc_assumption == "minimized"
+    b = GraphBuilder((1, 4, 6, 6))
+    x = b.quant("inp", 4)
+    w = b.quant(b.const(np.ones((4, 2, 3, 3))), 2)
+    y = b.node("Conv", [x, w], kernel_shape=[3, 3], pads=[1] * 4, group=2)
+    with pytest.raises(UnsupportedOpError, match=r"group=2: only depthwise"):
+        lower_model(b.build(y, (1, 4, 6, 6)))
+
+
 def test_unsupported_ops_are_listed():
     b = GraphBuilder((1, 4, 4, 4))
     x = b.quant("inp", 4)

@@ -49,19 +49,21 @@ def _weights(st: LoweringState, name: str, who: str) -> WeightInfo:
     return WeightInfo(int_type(st.opts.float_weight_bits, True), False, None)
 
 
-def _mvau(
+def _mac(
     st: LoweringState,
     node: Any,
+    kind: str,
     src: tuple[str, ...],
     x_dt: DType,
     wi: WeightInfo,
-    mw: int,
-    mh: int,
-    niv: tuple[int, ...],
     matrix: np.ndarray | None,
+    out_c: int,
+    niv: tuple[int, ...],
+    **fields: Any,
 ) -> str:
-    """Append an MVAU (§4.1) with minimised weight/accumulator widths when the weights are known (§8)."""
-    binary = x_dt == BIPOLAR and wi.dtype == BIPOLAR
+    """Append an MVAU (§4.1) or VVAU (§4.2) with minimised weight/accumulator widths when the
+    weights are known (§8); ``matrix`` is (inputs per output, outputs)."""
+    binary = kind == "MVAU" and x_dt == BIPOLAR and wi.dtype == BIPOLAR
     a_dt = BINARY if binary else x_dt
     w_dt = BINARY if binary else wi.dtype
     w_bits, w_signed = w_dt.bits, w_dt.signed
@@ -73,17 +75,17 @@ def _mvau(
         assumption = "minimized"
     else:
         acc, assumption = int_type(32, True), "worst-case"
+    if binary:
+        fields["binary"] = True
     return _emit(
         st,
         node,
-        "MVAU",
+        kind,
         src,
         a_dt,
         acc,
-        mh,
+        out_c,
         niv,
-        mw=mw,
-        mh=mh,
         niv=niv,
         weight_bits=w_bits,
         weight_bits_quant=w_dt.bits,
@@ -91,8 +93,8 @@ def _mvau(
         weight_narrow=wi.narrow,
         acc_bits=acc.bits,
         acc_assumption=assumption,
-        binary=binary,
         mem_mode=st.opts.mem_mode,
+        **fields,
     )
 
 
@@ -172,17 +174,22 @@ def _pad_swg(
 
 
 def _conv(st: LoweringState, node: Any) -> None:
-    if attr(node, "group", 1) != 1:
-        st.reject(node, f"group={attr(node, 'group')}: depthwise/VVAU not modelled")
-        return
     x, w = node.input[0], node.input[1]
-    wi = _weights(st, w, node.name)
     oc, ic, kh, kw = st.shape(w)
+    group = attr(node, "group", 1)
+    if group != 1 and not (group == oc and ic == 1):
+        st.reject(node, f"group={group}: only depthwise (group = channels, one filter each) is modelled")
+        return
+    wi = _weights(st, w, node.name)
     _, _, oh, ow = st.shape(node.output[0])
     x_dt = st.in_dtype(x, node.name)
-    src = _pad_swg(st, node, x, (oh, ow), depthwise=False)
-    matrix = wi.values.reshape(oc, -1).T if wi.values is not None else None
-    _mvau(st, node, src, x_dt, wi, ic * kh * kw, oc, (1, oh, ow), matrix)
+    src = _pad_swg(st, node, x, (oh, ow), depthwise=group != 1)
+    matrix = wi.values.reshape(oc, -1).T if wi.values is not None else None  # (ic*kh*kw, oc)
+    if group != 1:  # depthwise -> VVAU (§4.2, §9.4)
+        fields = {"channels": oc, "kernel": (kh, kw), "ofm_dim": (oh, ow)}
+        _mac(st, node, "VVAU", src, x_dt, wi, matrix, oc, (1, oh, ow), **fields)
+    else:
+        _mac(st, node, "MVAU", src, x_dt, wi, matrix, oc, (1, oh, ow), mw=ic * kh * kw, mh=oc)
 
 
 def _matmul(st: LoweringState, node: Any) -> None:
@@ -197,7 +204,7 @@ def _matmul(st: LoweringState, node: Any) -> None:
         mw, mh = mh, mw
         matrix = matrix.T if matrix is not None else None
     _, niv = _chan_niv(st.shape(x))
-    _mvau(st, node, st.preds(x), st.in_dtype(x, node.name), wi, mw, mh, niv, matrix)
+    _mac(st, node, "MVAU", st.preds(x), st.in_dtype(x, node.name), wi, matrix, mh, niv, mw=mw, mh=mh)
 
 
 def _activation(st: LoweringState, node: Any) -> None:
@@ -218,7 +225,7 @@ def _thresholds(st: LoweringState, node: Any, out: DType, steps: int) -> None:
     x = node.input[0]
     s = st.stream(x)
     src = st.layer(s.src) if s.src else None
-    if src is not None and src.op_type == "MVAU" and src.no_activation and s.exclusive:
+    if src is not None and src.op_type in ("MVAU", "VVAU") and src.no_activation and s.exclusive:
         st.replace(
             s.src,
             no_activation=False,

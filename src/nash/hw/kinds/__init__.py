@@ -35,12 +35,14 @@ from nash.hw.kinds.mvau import MVAU
 from nash.hw.kinds.pool import Pool
 from nash.hw.kinds.swg import ConvolutionInputGenerator
 from nash.hw.kinds.thresholding import Thresholding
+from nash.hw.kinds.vvau import VVAU
 from nash.hw.layers import HwLayer
 
 __all__ = ["LAYER_KINDS", "register_kind", "get_kind", "create_layer", "list_kinds"]
 
 _BUILTIN: tuple[type[HwLayer], ...] = (
     MVAU,
+    VVAU,
     ConvolutionInputGenerator,
     FMPadding,
     DownSampler,

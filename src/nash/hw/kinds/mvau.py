@@ -1,7 +1,7 @@
 """MVAU (matrix-vector-activation unit): conv/FC layers, finn-cost-model.md §4.1, §5, §7 and §11.
 
-Fields: the MW x MH weight matrix, weight/accumulator datatypes, fused thresholds and the memory
-and multiplier choices of the folding config. Folding: PE | MH, SIMD | MW; SetFolding raises SIMD
+Fields: the MW x MH weight matrix (plus the weight/accumulator datatypes, fused thresholds and
+memory/multiplier choices shared with VVAU in ``mac.py``). Folding: PE | MH, SIMD | MW; SetFolding raises SIMD
 first, capped by the weight-stream width ``W_quant * SIMD <= mvau_wwidth_max``, then PE.
 """
 
@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
 
 from nash.hw.costs import CostContext, LayerCost
-from nash.hw.enums import Backend, Generation, MemMode, RamStyle, ResType
-from nash.hw.layers import HwLayer, divisors
+from nash.hw.enums import Backend, Generation, MemMode, RamStyle
+from nash.hw.kinds.mac import MacLayer, acc_bound, dsp_hls, lut_hls_core
+from nash.hw.layers import divisors
 
 __all__ = ["MVAU", "bram_ladder", "mvau_cycles", "mvau_bram18", "mvau_uram", "mvau_lut_hls"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class MVAU(HwLayer):
-    """Matrix-vector-activation unit.
-
-    Bit widths: ``weight_bits`` is after weight minimisation (used by the estimates),
-    ``weight_bits_quant`` the quantiser's width (SetFolding's stream-width cap, §7); ``acc_bits``
-    the (minimised or INT32) accumulator width, ``acc_assumption`` says which.
-    """
+class MVAU(MacLayer):
+    """Matrix-vector-activation unit: an MW x MH weight matrix applied to prod(NIV) input vectors."""
 
     kind = "MVAU"
     v09_name = "MatrixVectorActivation"
@@ -33,45 +28,21 @@ class MVAU(HwLayer):
 
     mw: int  # matrix width: inputs per output
     mh: int  # matrix height: outputs
-    weight_bits: int
-    weight_bits_quant: int = 0
-    weight_signed: bool = True
-    weight_narrow: bool = False
-    acc_bits: int = 32
-    acc_assumption: str = ""  # "minimized" | "worst-case"
-    num_steps: int = 0  # thresholds per output channel when fused (2^B - 1)
     binary: bool = False  # binaryXnorMode
-    no_activation: bool = True  # no fused thresholds
-    mem_mode: MemMode = MemMode.INTERNAL_DECOUPLED
-    ram_style: RamStyle = RamStyle.AUTO
-    ram_style_thresholds: RamStyle = RamStyle.AUTO
-    res_type: ResType = ResType.AUTO
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.require_positive(MW=self.mw, MH=self.mh, weight_bits=self.weight_bits)
-        self.coerce_choices(
-            mem_mode=MemMode, ram_style=RamStyle, ram_style_thresholds=RamStyle, res_type=ResType
-        )
+        self.require_positive(MW=self.mw, MH=self.mh)
 
     def fold_bounds(self) -> dict[str, int]:
         """PE | MH, SIMD | MW."""
         return {"PE": self.mh, "SIMD": self.mw}
 
     def pick_backend(self, generation: str, dsp_block: str) -> Backend:
-        """§5: RTL MVU only without thresholds/XNOR, signed 4..8-bit weights, 4..8(9 signed)-bit inputs."""
+        """§5: RTL MVU needs the RTL operand rule, no XNOR, and narrow weights on DSP48E1."""
         if generation == Generation.FINN_09:
             return Backend.HLS
-        a_ok = self.input_bits <= 8 or (self.input_bits == 9 and self.input_signed)
-        rtl = (
-            self.input_bits >= 4
-            and 4 <= self.weight_bits <= 8
-            and self.no_activation
-            and not self.binary
-            and self.weight_signed
-            and a_ok
-            and (dsp_block != "DSP48E1" or self.weight_narrow)
-        )
+        rtl = self.rtl_operands_ok() and not self.binary and (dsp_block != "DSP48E1" or self.weight_narrow)
         return Backend.RTL if rtl else Backend.HLS
 
     def fold(self, target: float, ctx: CostContext, wwidth_max: int) -> MVAU:
@@ -87,25 +58,14 @@ class MVAU(HwLayer):
             prev = cand
         return prev.least_parallel("pe", layer.mh, target, ctx)
 
-    def folding_entry(self) -> dict[str, Any]:
-        """PE, SIMD, ram_style, resType, mem_mode (runtime_writeable_weights 0)."""
-        return super().folding_entry() | {
-            "ram_style": self.ram_style,
-            "resType": self.res_type,
-            "mem_mode": self.mem_mode,
-            "runtime_writeable_weights": 0,
-        }
-
     def cost_hls(self, ctx: CostContext) -> LayerCost:
         """§4.1 MVAU_hls (current) / §11 MatrixVectorActivation (finn-0.9)."""
-        w, a = self.weight_bits, self.input_bits
-        dsp = self.pe * self.simd * math.ceil((w + a) / 48) if self.res_type == ResType.DSP else 0
         return LayerCost(
             cycles=mvau_cycles(self),
             lut=mvau_lut_hls(self, ctx.generation),
             bram18=mvau_bram18(self),
             uram=mvau_uram(self),
-            dsp=dsp,
+            dsp=dsp_hls(self, self.simd),
         )
 
     def cost_rtl(self, ctx: CostContext) -> LayerCost:
@@ -166,34 +126,23 @@ def mvau_uram(layer: MVAU) -> int:
     return math.ceil(layer.simd * layer.weight_bits * layer.pe / 72) * math.ceil(wmem / 4096)
 
 
-def _acc_current(layer: MVAU, w: int, a: int) -> int:
-    # Bound from arXiv:2301.13376 capped by the accumulator datatype (§4.1).
-    alpha = math.log2(layer.mw) + w + a - 1 - (1 if layer.input_signed else 0)
-    return min(layer.acc_bits, math.ceil(alpha + math.log2(1 + 2**-alpha) + 1))
-
-
 def mvau_lut_hls(layer: MVAU, generation: str = "current") -> int:
     """§4.1 HLS LUT (FINN-R model); ``generation="finn-0.9"`` uses the §11 accumulator and thresholds.
 
     LUT = int(300 + 1.1*P*(mult + addertree + acc + thr + cmp) + c2).
     """
-    p, q, w, a = layer.pe, layer.simd, layer.weight_bits, layer.input_bits
+    p, q, w = layer.pe, layer.simd, layer.weight_bits
     wmem = _wmem(layer)
-    lutram = (layer.mem_mode == MemMode.INTERNAL_DECOUPLED and layer.ram_style == RamStyle.DISTRIBUTED) or (
-        layer.mem_mode == MemMode.INTERNAL_EMBEDDED and wmem <= 128
-    )
-    c2 = p * q * w * math.ceil(wmem / 64) if lutram else 0
-    mult = 0 if layer.res_type == ResType.DSP else q * (2 * math.ceil((w + a) / 6) - 1) * (w + a)
-    addertree = (w + a) * (2 * q - 1)
+    c2 = p * q * w * math.ceil(wmem / 64) if layer.weight_lutram(wmem) else 0
     if generation == Generation.FINN_09:
-        acc = w + a + math.ceil(math.log2(layer.mw))
+        acc = w + layer.input_bits + math.ceil(math.log2(layer.mw))
         count_thr = not layer.no_activation
     else:
-        acc = _acc_current(layer, w, a)
+        acc = acc_bound(layer, layer.mw)
         count_thr = not layer.no_activation and layer.ram_style_thresholds == RamStyle.DISTRIBUTED
     thr = cmp = 0
     if count_thr:
         levels = 2**layer.output_bits - 1
         thr = levels * acc * math.ceil((layer.mh / p) / 64)
         cmp = levels * acc
-    return int(300 + 1.1 * p * (mult + addertree + acc + thr + cmp) + c2)
+    return int(300 + 1.1 * p * (lut_hls_core(layer) + acc + thr + cmp) + c2)
