@@ -16,8 +16,6 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 from nash.finn._env import (
     INSTALL_HINT,
     FinnError,
@@ -27,6 +25,7 @@ from nash.finn._env import (
     require_finn,
     vivado_available,
 )
+from nash.finn.flow import DEFAULT_PART, VIVADO_MISSING, build
 
 __all__ = [
     "build",
@@ -37,11 +36,6 @@ __all__ = [
     "finn_version",
     "vivado_available",
     "INSTALL_HINT",
+    "DEFAULT_PART",
+    "VIVADO_MISSING",
 ]
-
-
-def build(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    """Compile a QONNX model with FINN+; see :func:`nash.finn.build.build` for the arguments."""
-    from nash.finn.build import build as _build
-
-    return _build(*args, **kwargs)

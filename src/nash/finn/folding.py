@@ -8,9 +8,10 @@ onto the FINN+ graph:
 
 1. if every key is a node of the FINN+ graph (e.g. FINN+'s own ``auto_folding_config.json``), the
    file is applied as it is;
-2. otherwise layers are matched by kind and order: the k-th layer of a kind in the file (kinds
-   compared without the ``_hls``/``_rtl`` suffix, ``AddStreams`` = ``ElementwiseAdd``) gets the k-th
-   FINN+ node of that kind in graph order. Every matched value is checked against FINN's
+2. otherwise layers are matched by kind and order: the k-th layer of a kind in the file, in the
+   file's order (``nash hw`` writes its layers in graph order; kinds compared without the
+   ``_hls``/``_rtl`` suffix, ``AddStreams`` = ``ElementwiseAdd``), gets the k-th FINN+ node of that
+   kind in graph order. Every matched value is checked against FINN's
    divisibility rules on the FINN+ node; a kind whose count differs, or an illegal value, is a
    ``FoldingError`` naming the entries.
 
@@ -151,7 +152,6 @@ def apply_folding_file(model: Any, config: Mapping[str, Mapping[str, Any]]) -> t
                     f"{len(names)} {kind} entries in the file ({names[0]}...) but FINN+ has {len(targets)}"
                 )
                 continue
-            names = sorted(names, key=lambda s: int(re.search(r"(\d+)$", s).group(1)) if re.search(r"\d+$", s) else 0)
             mapping.update({k: n.name for k, n in zip(names, targets)})
     for key, target in mapping.items():
         _apply(model, by_name[target], config[key], errors, key)

@@ -178,11 +178,27 @@ def step_qonnx_to_finn(model: Any, prep: Mapping[str, Any] | None) -> Any:
     model = cleanup_model(model)
     if prep is not None:
         model = add_input_preprocessing(model, prep)
+    _fill_conv_defaults(model)
     model = model.transform(SplitForkedActivations())
     model = model.transform(ConvertQONNXtoFINN())
     if prep is not None:
         model.set_tensor_datatype(model.graph.input[0].name, DataType["UINT8"])
     return model
+
+
+def _fill_conv_defaults(model: Any) -> None:
+    """Write ONNX's default ``group``/``dilations`` into every ``Conv`` (qonnx's lowering reads them)."""
+    from onnx import helper
+
+    for node in model.graph.node:
+        if node.op_type != "Conv":
+            continue
+        names = {a.name for a in node.attribute}
+        if "group" not in names:
+            node.attribute.append(helper.make_attribute("group", 1))
+        if "dilations" not in names:
+            rank = len(model.get_tensor_shape(node.input[1]) or [0, 0, 1, 1]) - 2
+            node.attribute.append(helper.make_attribute("dilations", [1] * max(rank, 1)))
 
 
 def step_tidy(model: Any) -> Any:
@@ -458,7 +474,7 @@ def step_convert_to_hw(model: Any) -> Any:
         InferBinaryMatrixVectorActivation(),
         InferQuantizedMatrixVectorActivation(),
         InferThresholdingLayer(),
-        InferElementwiseBinaryOperation(InferElementwiseBinaryOperation.reject_output_dequant),
+        InferElementwiseBinaryOperation(_integer_operands),
         InferPool(),
         InferConvInpGen(),
         InferLabelSelectLayer(),
@@ -473,6 +489,23 @@ def step_convert_to_hw(model: Any) -> Any:
     model = model.transform(GiveUniqueNodeNames())
     model = model.transform(GiveReadableTensorNames())
     return _refresh(model)
+
+
+def _integer_operands(model: Any, node: Any) -> bool:
+    """Convert an elementwise op to a HW layer only when both operands are integers.
+
+    FINN+ would also accept float ``Add``/``Mul`` as (floating-point) HW layers; in our networks a
+    float elementwise op means streamlining did not reach it (e.g. an add of two branches on
+    different quantisation grids), which we report as an unsupported node instead of building it.
+    """
+    for name in node.input[:2]:
+        const = model.get_initializer(name)
+        if const is not None:
+            if not np.array_equal(const, np.rint(const)):
+                return False
+        elif not model.get_tensor_datatype(name).is_integer():
+            return False
+    return True
 
 
 def non_hw_nodes(model: Any) -> list[Any]:

@@ -1,4 +1,4 @@
-"""``nash.finn.build``: compile a QONNX export with FINN+ up to its estimate reports (and further with Vivado).
+"""``nash.finn.build`` (this module: ``nash.finn.flow``): compile a QONNX export with FINN+ up to its estimate reports (and further with Vivado).
 
 Output directory layout (written into ``.<name>.tmp-<pid>`` beside ``out_dir`` and renamed to
 ``out_dir`` only when the whole run succeeded, so a previous run is never half-overwritten)::

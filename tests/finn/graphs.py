@@ -1,0 +1,78 @@
+"""A tiny residual QONNX classifier written with onnx.helper, for fast FINN+ build tests.
+
+``tiny_residual(same_grid=True)`` is what our exports look like in miniature: 8-bit signed input
+quantiser, conv + BN + 2-bit ReLU quantiser, a fork into a shortcut and a conv branch, both
+requantised by signed 8-bit quantisers before their add, 2-bit ReLU, global average pool, 8-bit
+quantiser, linear classifier. With ``same_grid=False`` the two add operands use different scales,
+which no streamlining can turn into an integer add: the graph FINN cannot build.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+QDOMAIN = "qonnx.custom_op.general"
+
+
+class _G:
+    def __init__(self, seed: int = 0) -> None:
+        self.nodes: list = []
+        self.inits: list = []
+        self.rng = np.random.default_rng(seed)
+        self.k = 0
+
+    def name(self, stem: str) -> str:
+        self.k += 1
+        return f"{stem}_{self.k}"
+
+    def const(self, value) -> str:
+        n = self.name("c")
+        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=np.float32), n))
+        return n
+
+    def op(self, op: str, ins: list[str], domain: str = "", **attrs) -> str:
+        out = self.name(op.lower())
+        self.nodes.append(helper.make_node(op, ins, [out], name=f"{op}_{self.k}", domain=domain, **attrs))
+        return out
+
+    def quant(self, x: str, bits: int, signed: bool, scale: float, narrow: bool = False) -> str:
+        ins = [x, self.const(np.float32(scale)), self.const(np.float32(0)), self.const(np.float32(bits))]
+        return self.op("Quant", ins, QDOMAIN, signed=int(signed), narrow=int(narrow), rounding_mode="ROUND")
+
+    def conv(self, x: str, cin: int, cout: int) -> str:
+        w = self.rng.integers(-1, 2, (cout, cin, 3, 3)).astype(np.float32) * 0.5
+        wq = self.quant(self.const(w), 2, True, 0.5, narrow=True)
+        y = self.op("Conv", [x, wq], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])
+        gamma = self.rng.uniform(0.5, 1.5, cout)
+        beta = self.rng.normal(0, 0.2, cout)
+        mean = self.rng.normal(0, 0.2, cout)
+        var = self.rng.uniform(0.5, 2.0, cout)
+        return self.op("BatchNormalization", [y, self.const(gamma), self.const(beta), self.const(mean), self.const(var)])
+
+
+def tiny_residual(same_grid: bool = True, c: int = 4, hw: int = 8, classes: int = 4) -> onnx.ModelProto:
+    """The model described in the module docstring (input 1 x 1 x hw x hw)."""
+    g = _G()
+    # scales are "awkward" floats, as learned ones are: with dyadic scales many values land exactly
+    # on a rounding tie, where Quant (round half to even) and thresholds (half up) legitimately differ
+    x = g.quant("inp", 8, True, 0.00713)
+    a = g.quant(g.op("Relu", [g.conv(x, 1, c)]), 2, False, 0.2371)
+    short = g.quant(a, 8, True, 0.0531)
+    branch = g.quant(g.conv(a, c, c), 8, True, 0.0531 if same_grid else 0.0307)
+    y = g.quant(g.op("Relu", [g.op("Add", [branch, short])]), 2, False, 0.2629)
+    pooled = g.op("Flatten", [g.op("GlobalAveragePool", [y])], axis=1)
+    feats = g.quant(pooled, 8, True, 0.01377)
+    w = g.rng.integers(-127, 128, (c, classes)).astype(np.float32) / 127
+    logits = g.op("MatMul", [feats, g.quant(g.const(w), 8, True, 1.0 / 127, narrow=True)])
+    graph = helper.make_graph(
+        g.nodes,
+        "tiny_residual",
+        [helper.make_tensor_value_info("inp", TensorProto.FLOAT, [1, 1, hw, hw])],
+        [helper.make_tensor_value_info(logits, TensorProto.FLOAT, [1, classes])],
+        g.inits,
+    )
+    model = helper.make_model(graph, producer_name="nash-tests", opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 10
+    return model
