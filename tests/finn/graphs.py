@@ -76,3 +76,37 @@ def tiny_residual(same_grid: bool = True, c: int = 4, hw: int = 8, classes: int 
     model = helper.make_model(graph, producer_name="nash-tests", opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 10
     return model
+
+
+def tiny_nas(c: int = 4, hw: int = 8, classes: int = 4) -> onnx.ModelProto:
+    """A miniature NASH cell: forked ReLU (main 2-bit and NAS 8-bit quantisers on one ``Relu``), a
+    max-pool NAS edge, an identity NAS edge, cascaded two-input adds on one shared 8-bit grid."""
+    g = _G(seed=1)
+    x = g.quant("inp", 8, True, 0.00713)
+    x1 = g.conv(x, 1, c)
+    r = g.op("Relu", [x1])  # one Relu, two quantisers: the fork FINN+'s converter trips over
+    main = g.quant(r, 2, False, 0.2371)
+    nas = g.quant(r, 8, False, 0.01931)
+    grid = 0.0531
+    conv = g.quant(g.conv(main, c, c), 8, True, grid)
+    pool = g.op("MaxPool", [nas], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])
+    gamma, beta = g.rng.uniform(0.5, 1.5, c), g.rng.normal(0, 0.2, c)
+    mean, var = g.rng.normal(0, 0.2, c), g.rng.uniform(0.5, 2.0, c)
+    pool_bn = g.op("BatchNormalization", [pool, g.const(gamma), g.const(beta), g.const(mean), g.const(var)])
+    s1 = g.op("Add", [conv, g.quant(pool_bn, 8, True, grid)])
+    s2 = g.op("Add", [g.quant(s1, 8, True, grid), g.quant(nas, 8, True, grid)])  # identity edge
+    y = g.quant(g.op("Relu", [s2]), 2, False, 0.2629)
+    pooled = g.op("Flatten", [g.op("GlobalAveragePool", [y])], axis=1)
+    feats = g.quant(pooled, 8, True, 0.01377)
+    w = g.rng.integers(-127, 128, (c, classes)).astype(np.float32) / 127
+    logits = g.op("MatMul", [feats, g.quant(g.const(w), 8, True, 1.0 / 127, narrow=True)])
+    graph = helper.make_graph(
+        g.nodes,
+        "tiny_nas",
+        [helper.make_tensor_value_info("inp", TensorProto.FLOAT, [1, 1, hw, hw])],
+        [helper.make_tensor_value_info(logits, TensorProto.FLOAT, [1, classes])],
+        g.inits,
+    )
+    model = helper.make_model(graph, producer_name="nash-tests", opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 10
+    return model

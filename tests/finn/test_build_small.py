@@ -14,7 +14,7 @@ from nash.errors import FoldingError
 from nash.finn import FinnError, FinnNotInstalledError, UnmappedNodesError, build
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from graphs import tiny_residual  # noqa: E402
+from graphs import tiny_nas, tiny_residual  # noqa: E402
 
 
 @pytest.fixture()
@@ -59,6 +59,29 @@ def test_streamlined_graph_matches_qonnx_execution(tiny: Path, tmp_path: Path) -
     pixels = np.random.default_rng(0).integers(0, 256, (6, 1, 8, 8)).astype(np.float32)
     ours = execute_batched(streamlined, pixels).reshape(6, -1)
     for k in range(6):  # the QONNX graph reads pixels / 255 (the default preprocessing)
+        want = execute_onnx(ref, {"inp": pixels[k : k + 1] / np.float32(255)})[ref.graph.output[0].name]
+        np.testing.assert_allclose(ours[k], want.reshape(-1), rtol=1e-5, atol=1e-5)
+
+
+def test_tiny_nas_cell(tmp_path: Path) -> None:
+    """Forked ReLU, max-pool edge, identity edge, cascaded adds: all HW layers, integer graph exact."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    from nash.finn.execute import execute_batched
+
+    path = tmp_path / "nas.onnx"
+    onnx.save(tiny_nas(), path)
+    s = build(path, tmp_path / "out", progress=False)
+    kinds = s["nodes"]["hw_layer_kinds"]
+    assert s["nodes"]["all_hw_layers"] and kinds["ElementwiseAdd_hls"] == 2 and kinds["Pool_hls"] == 1
+    assert kinds["DuplicateStreams_hls"] >= 1
+    streamlined = ModelWrapper(str(tmp_path / "out" / "intermediate_models" / "streamlined.onnx"))
+    ref = ModelWrapper(str(path)).transform(InferShapes())
+    pixels = np.random.default_rng(1).integers(0, 256, (6, 1, 8, 8)).astype(np.float32)
+    ours = execute_batched(streamlined, pixels).reshape(6, -1)
+    for k in range(6):
         want = execute_onnx(ref, {"inp": pixels[k : k + 1] / np.float32(255)})[ref.graph.output[0].name]
         np.testing.assert_allclose(ours[k], want.reshape(-1), rtol=1e-5, atol=1e-5)
 
