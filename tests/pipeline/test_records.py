@@ -354,3 +354,156 @@ def test_records_of_older_runs_are_still_honoured(fakes, tmp_path):
     fakes.calls.clear()
     assert _run(_cfg(), root) == rows
     assert fakes.calls == []
+
+
+# ---------------------------------------------------------------- stage records: times, failures, classes
+
+
+def _record(root: Path, stage: str, cell: str) -> dict:
+    return json.loads((root / stage / cell / "stage.json").read_text())
+
+
+def test_finished_record_keeps_started_and_its_attempt(fakes, tmp_path):
+    """A finished stage.json says when the stage started, not only when it finished."""
+    root = tmp_path / "exp"
+    _run(_cfg(versions=["o"]), root)
+    for stage in ("train", "export", "hw"):
+        rec = _record(root, stage, "resnet18-o-w2a2")
+        assert rec["status"] == "ok" and rec["started"] <= rec["finished"], rec
+        assert rec["attempts"] == [
+            {"started": rec["started"], "finished": rec["finished"], "seconds": rec["seconds"], "status": "ok"}
+        ]
+        assert rec["seconds_total"] == rec["seconds"]
+
+
+def test_seconds_total_counts_the_interrupted_attempt(fakes, tmp_path, monkeypatch):
+    """A resumed stage recorded only its last part; the report's run times now count every attempt."""
+    import time
+
+    import nash.train
+    from nash.analysis import load_results, write_report
+    from nash.analysis import review as rv
+    from nash.analysis.runs import cell_records, search_records
+
+    def killed(cfg, out_dir, *, resume=False, progress=True):
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "last.pt").write_bytes(b"epoch 1")
+        raise KeyboardInterrupt  # SIGINT (or SIGKILL) mid-training: no record is finished
+
+    monkeypatch.setattr(nash.train, "run_training", killed)
+    root = tmp_path / "exp"
+    with pytest.raises(KeyboardInterrupt):
+        _run(_cfg(versions=["o"]), root)
+    cell = root / "train" / "resnet18-o-w2a2"
+    rec = _record(root, "train", "resnet18-o-w2a2")
+    assert rec["status"] == "running" and rec["attempts"] == [{"started": rec["started"], "status": "running"}]
+    # the killed attempt started 100 s ago and wrote its last file 60 s after it started
+    begun = time.time() - 100
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(begun))
+    rec["started"] = rec["attempts"][0]["started"] = stamp
+    (cell / "stage.json").write_text(json.dumps(rec))
+    os.utime(cell / "last.pt", (begun + 60, begun + 60))
+    monkeypatch.setattr(nash.train, "run_training", fakes.run_training)
+    rows = _run(_cfg(versions=["o"]), root, to="report")
+    assert fakes.calls[0] == ("train", "resnet18-o-w2a2", True)  # resumed
+    rec = _record(root, "train", "resnet18-o-w2a2")
+    first, last = rec["attempts"]
+    assert first["status"] == "interrupted" and first["started"] == stamp
+    assert first["seconds"] == pytest.approx(60, abs=1.5)
+    assert last["status"] == "ok" and last["started"] == rec["started"] and last["seconds"] == rec["seconds"]
+    assert rec["seconds_total"] == pytest.approx(first["seconds"] + rec["seconds"], abs=0.02)
+    assert rec["seconds_total"] > 55 > rec["seconds"]
+    # the report's run-times table shows the total, not the resumed part
+    assert rows[0]["status"] == "ok"
+    rows = load_results(root)
+    records = [cell_records(r, root) for r in rows]
+    assert records[0].seconds["train"] == rec["seconds_total"]
+    table, grand = rv.times_table(rows, records, search_records(rows, root))
+    assert table[1][0][4] == rv.fmt_seconds(rec["seconds_total"]) in ("60 s", "61 s")
+    assert grand >= rec["seconds_total"]
+    assert "every attempt counted" in write_report(root).read_text(encoding="utf-8")
+
+
+def test_failed_stage_is_recorded_failed_not_running(fakes, tmp_path, monkeypatch):
+    """A stage whose work raised stayed `running`, indistinguishable from a killed run."""
+    import nash.train
+    from nash.analysis import load_results
+    from nash.analysis import review as rv
+    from nash.analysis.runs import cell_records, search_records
+    from nash.errors import TrainingError
+
+    def diverges(cfg, out_dir, *, resume=False, progress=True):
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        raise TrainingError("loss became NaN at epoch 1; lower --lr\n(the last good checkpoint is kept)")
+
+    monkeypatch.setattr(nash.train, "run_training", diverges)
+    root = tmp_path / "exp"
+    rows = _run(_cfg(versions=["o"], bits=["w2a2", "w4a4"]), root)
+    assert [r["status"] for r in rows] == ["failed", "failed"]
+    rec = _record(root, "train", "resnet18-o-w2a2")
+    error = "TrainingError: loss became NaN at epoch 1; lower --lr"
+    assert rec["status"] == "failed" and rec["error"] == error
+    assert isinstance(rec["seconds"], float) and rec["started"] <= rec["finished"]
+    assert rec["attempts"] == [{"started": rec["started"], "finished": rec["finished"],
+                                "seconds": rec["seconds"], "status": "failed", "error": error}]  # fmt: skip
+    assert rows[0]["error_message"] == error
+    # the other cell was killed instead: its record stays running
+    other = _record(root, "train", "resnet18-o-w4a4")
+    other.pop("error"), other.pop("finished")
+    (root / "train/resnet18-o-w4a4/stage.json").write_text(json.dumps({**other, "status": "running"}))
+    loaded = load_results(root)
+    records = [cell_records(r, root) for r in loaded]
+    assert [r.status["train"] for r in records] == ["failed", "running"]
+    searches = search_records(loaded, root)
+    (_, body), _ = rv.times_table(loaded, records, searches)
+    assert body[0][4] == f"\u26a0 failed after {rv.fmt_seconds(rec['seconds'])}"
+    assert body[1][4] == "\u26a0 interrupted"
+    assert rv.unfinished_stages(loaded, records, searches) == [
+        f"train resnet18-o-w2a2 failed after {rv.fmt_seconds(rec['seconds'])}: {error}",
+        "train resnet18-o-w4a4 was interrupted (started, never finished: killed or stopped); `nash run` on "
+        "the experiment resumes it",
+    ]
+    from nash.analysis import write_report
+
+    html = write_report(root).read_text(encoding="utf-8")
+    assert "Stages that did not finish" in html and "failed after" in html and "was interrupted" in html
+    # fixed: the failed stage runs again and its record says ok
+    monkeypatch.setattr(nash.train, "run_training", fakes.run_training)
+    rows = _run(_cfg(versions=["o"], bits=["w2a2", "w4a4"]), root)
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert _record(root, "train", "resnet18-o-w2a2")["status"] == "ok"
+
+
+def test_results_rows_carry_num_classes_from_the_checkpoint(fakes, tmp_path, monkeypatch):
+    """The chance-level check guessed the class count from the estimate or the dataset name."""
+    import torch
+
+    import nash.train
+    from nash.analysis import load_results
+    from nash.analysis.runs import cell_records, chance_level
+
+    def seven_classes(cfg, out_dir, *, resume=False, progress=True):
+        out = Path(out_dir)
+        metrics = fakes.run_training(cfg, out, resume=resume, progress=progress)
+        torch.save({"arch": {"num_classes": 7}, "model": {}}, out / "best.pt")
+        return {**metrics, "top1": 18.0}
+
+    monkeypatch.setattr(nash.train, "run_training", seven_classes)
+    root = tmp_path / "exp"
+    rows = _run(_cfg(versions=["o"]), root)
+    assert rows[0]["num_classes"] == 7
+    assert _record(root, "train", "resnet18-o-w2a2")["outputs"]["num_classes"] == 7
+    (row,) = load_results(root / "results.csv")
+    assert row["num_classes"] == 7 and load_results(root / "results.json") == [row]
+    # 18 % is chance level for 7 classes (14.3 % + 5), not for the 10 of the config's dataset
+    rec = cell_records(row, root)
+    assert rec.dataset == "fashion-mnist" and rec.num_classes == 7
+    assert chance_level(row["top1"], rec.num_classes) == pytest.approx(100 / 7)
+    # a record written before the class count was recorded: read from the checkpoint's arch
+    marker = root / "train/resnet18-o-w2a2/stage.json"
+    old = json.loads(marker.read_text())
+    del old["outputs"]["num_classes"]
+    marker.write_text(json.dumps(old))
+    fakes.calls.clear()
+    assert _run(_cfg(versions=["o"]), root)[0]["num_classes"] == 7 and fakes.calls == []

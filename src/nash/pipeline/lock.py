@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nash.errors import LockError
 
-__all__ = ["experiment_lock", "LOCK_NAME"]
+__all__ = ["experiment_lock", "lock_holder", "LOCK_NAME"]
 
 LOCK_NAME = ".nash.lock"
 
@@ -75,6 +75,26 @@ def experiment_lock(root: str | os.PathLike[str], log: Callable[[str], None] = p
             os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # closing the descriptor releases the flock
+
+
+def lock_holder(root: str | os.PathLike[str]) -> dict[str, str] | None:
+    """The holder of ``root``'s lock (``pid``, ``host``, ``started``, ``command``) while a run holds it, else None.
+
+    Only looks: never creates the lock file and never keeps the lock.
+    """
+    try:
+        fd = os.open(Path(root) / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return _holder(_read(fd)) or {"pid": "unknown"}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 def _read(fd: int) -> str:

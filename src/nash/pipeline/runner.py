@@ -19,7 +19,7 @@ from nash.config.pipeline import ExperimentConfig
 from nash.errors import ConfigError
 from nash.io import append_jsonl, ensure_writable
 from nash.pipeline.lock import experiment_lock
-from nash.pipeline.stage import StageChanged, StageResult
+from nash.pipeline.stage import StageChanged, StageResult, one_line_error
 from nash.pipeline.steps import STEPS, Cell, Context, Step, check_sections, planned_conflicts, step_cells
 from nash.records import format_diff
 
@@ -196,5 +196,4 @@ def _event(ctx: Context, stage: str, key: tuple, status: str, message: str = "",
 
 
 def _describe(stage: str, exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"{stage + ': ' if stage else ''}{type(exc).__name__}: {text}"
+    return f"{stage + ': ' if stage else ''}{one_line_error(exc)}"

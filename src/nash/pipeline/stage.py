@@ -13,14 +13,20 @@ What ``run_stage`` does with an existing record:
   are cheap and deterministic) -> the directory is cleared and the stage runs afresh;
 - an input changed (its upstream stage ran again) or an output file is missing/truncated -> the
   directory is cleared and the stage runs afresh (said in the log);
-- the stage was interrupted (record ``running``) -> it resumes.
+- the stage was interrupted (record ``running``) or failed (record ``failed``) -> it resumes.
 
-The record is written as ``running`` before the work starts and as ``ok`` after it finished, so it
-is rewritten only when the stage really runs.
+The record is written as ``running`` before the work starts, as ``ok`` after it finished and as
+``failed`` (with the one-line ``error``) when the work raised, so it is rewritten only when the stage
+really runs; a record left ``running`` means the process was killed or interrupted. ``started``,
+``finished`` and ``seconds`` are those of the last attempt; ``attempts`` lists every attempt of this
+run of the stage (``{started, finished, seconds, status[, error]}``, status ``ok``, ``failed``,
+``interrupted`` or ``running``) and ``seconds_total`` adds them up: a resumed stage's time is not lost.
+An attempt that was killed ends at the last write of a file in the stage directory (a lower bound).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -41,6 +47,8 @@ __all__ = [
     "run_stage",
     "read_record",
     "settings_diff",
+    "damaged_artefacts",
+    "one_line_error",
     "MARKER",
 ]
 
@@ -162,30 +170,106 @@ def run_stage(
         assert record is not None
         paths = {k: directory / v for k, v in files.items()}
         return StageResult(name, directory, _numbers(record.get("outputs", {})), True, 0.0, paths)
+    attempts = _past_attempts(directory, record) if resume else []
     if not resume and directory.exists() and any(directory.iterdir()):
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
     base = {"schema": SCHEMA, "stage": name, "fingerprint": fingerprint(settings), "settings": settings,
             "inputs": input_digests}  # fmt: skip
-    atomic_write_json(directory / MARKER, {**base, "status": "running", "started": _now()})
+    started = _now()
+    atomic_write_json(
+        directory / MARKER,
+        {**base, "status": "running", "started": started, "seconds_total": _total(attempts),
+         "attempts": [*attempts, {"started": started, "status": "running"}]},  # fmt: skip
+    )
     if on_start is not None:
         on_start(resume, reason)
     start = time.perf_counter()
-    outputs = _numbers(work(resume))
+    try:
+        outputs = _numbers(work(resume))
+        digests = {k: file_digest(directory / v) for k, v in files.items()}
+    except Exception as exc:
+        _record_failure(directory, base, started, time.perf_counter() - start, exc, attempts)
+        raise
     seconds = time.perf_counter() - start
-    digests = {k: file_digest(directory / v) for k, v in files.items()}
+    finished = _now()
+    attempts.append({"started": started, "finished": finished, "seconds": round(seconds, 2), "status": "ok"})
     atomic_write_json(
         directory / MARKER,
         {
             **base,
             "status": "ok",
-            "finished": _now(),
+            "started": started,
+            "finished": finished,
             "files": {k: {"path": files[k], **d} for k, d in digests.items()},
             "outputs": outputs,
             "seconds": round(seconds, 2),
+            "seconds_total": _total(attempts),
+            "attempts": attempts,
         },  # fmt: skip
     )
     return StageResult(name, directory, outputs, False, seconds, {k: directory / v for k, v in files.items()})
+
+
+def _record_failure(
+    directory: Path, base: Mapping[str, Any], started: str, seconds: float, exc: Exception, attempts: list
+) -> None:
+    """Write the ``failed`` record (the caller re-raises ``exc``; a failing write must not hide it)."""
+    error, finished = one_line_error(exc), _now()
+    attempts.append({"started": started, "finished": finished, "seconds": round(seconds, 2),
+                     "status": "failed", "error": error})  # fmt: skip
+    record = {**base, "status": "failed", "started": started, "finished": finished, "error": error,
+              "seconds": round(seconds, 2), "seconds_total": _total(attempts), "attempts": attempts}  # fmt: skip
+    with contextlib.suppress(Exception):
+        atomic_write_json(directory / MARKER, record)
+
+
+def one_line_error(exc: BaseException) -> str:
+    """``TrainingError: loss became NaN ...``: the exception's type and the first line of its message."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def _total(attempts: Iterable[Mapping[str, Any]]) -> float:
+    return round(sum(float(a["seconds"]) for a in attempts if isinstance(a.get("seconds"), int | float)), 2)
+
+
+def _past_attempts(directory: Path, record: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The attempts a resumed stage continues: those of its record, the killed one closed as ``interrupted``.
+
+    A record without ``attempts`` (written before they were recorded) counts as one attempt. An
+    attempt still ``running`` was killed; its end is taken as the last write of a file in the stage
+    directory (what a resume builds on), so its ``seconds`` are a lower bound.
+    """
+    if not record:
+        return []
+    attempts = [dict(a) for a in record.get("attempts") or [] if isinstance(a, dict)]
+    if not attempts and record.get("started"):
+        old = {"started": record["started"], "status": record.get("status", "running")}
+        for key in ("finished", "seconds", "error"):
+            if key in record:
+                old[key] = record[key]
+        attempts = [old]
+    for attempt in attempts:
+        if attempt.get("status") == "running":
+            attempt["status"] = "interrupted"
+            begun, last = _epoch(attempt.get("started")), _last_write(directory)
+            if begun is not None and last is not None:
+                attempt["finished"] = _now(last)
+                attempt["seconds"] = round(max(0.0, last - begun), 2)
+    return attempts
+
+
+def _last_write(directory: Path) -> float | None:
+    times = [p.stat().st_mtime for p in directory.rglob("*") if p.is_file() and p.name != MARKER]
+    return max(times) if times else None
+
+
+def _epoch(stamp: Any) -> float | None:
+    try:
+        return time.mktime(time.strptime(str(stamp), _TIME_FORMAT))
+    except (ValueError, OverflowError):
+        return None
 
 
 def _decide(
@@ -229,7 +313,10 @@ def damaged_artefacts(root: str | Path, *, checksums: bool = False) -> dict[str,
         record = read_record(marker.parent)
         if not record or record.get("status") != "ok" or record.get("schema") != SCHEMA:
             continue
-        for entry in (record.get("files") or {}).values():
+        entries = record.get("files") if isinstance(record.get("files"), dict) else {}
+        for entry in entries.values():
+            if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+                continue  # a hand-edited record: nothing to compare against
             digest = {k: v for k, v in entry.items() if k == "size" or (checksums and k == "sha256")}
             why = verify_file(marker.parent / entry["path"], digest)
             if why:
@@ -249,5 +336,8 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S")
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"  # local time, as the run's log lines
+
+
+def _now(seconds: float | None = None) -> str:
+    return time.strftime(_TIME_FORMAT, time.localtime(seconds))

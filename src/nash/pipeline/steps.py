@@ -178,11 +178,30 @@ def _train_work(
     genotype = upstream["search"].files["genotype"].resolve() if "search" in upstream else None
     cfg = _train_config(ctx, cell, None if genotype is None else str(genotype))
     metrics = run_training(cfg, out, resume=resume, progress=ctx.progress)
-    return {k: v for k, v in _plain(metrics).items() if not k.endswith("_path")}
+    outputs = {k: v for k, v in _plain(metrics).items() if not k.endswith("_path")}
+    if outputs.get("num_classes") is None:
+        outputs["num_classes"] = _checkpoint_classes(out / "best.pt")
+    return outputs
+
+
+def _checkpoint_classes(path: Path) -> int | None:
+    """The classifier width of a training checkpoint (``arch["num_classes"]``), None when unreadable."""
+    from nash.errors import NashError
+    from nash.runtime import load_checkpoint
+
+    try:
+        arch = load_checkpoint(path, required=("arch",))["arch"]
+    except NashError:
+        return None
+    classes = arch.get("num_classes") if isinstance(arch, dict) else None
+    return int(classes) if isinstance(classes, int) and not isinstance(classes, bool) else None
 
 
 def _train_fill(row: dict[str, Any], res: StageResult, ctx: Context) -> None:
     top1 = res.outputs.get("top1")
+    classes = res.outputs.get("num_classes")
+    if "num_classes" not in res.outputs:  # recorded before the class count was: read the checkpoint
+        classes = _checkpoint_classes(res.files["checkpoint"])
     row.update(
         {
             "top1": top1,
@@ -191,6 +210,7 @@ def _train_fill(row: dict[str, Any], res: StageResult, ctx: Context) -> None:
             "params": res.outputs.get("params"),
             "macs": res.outputs.get("macs"),
             "checkpoint_path": _rel(ctx, res.files["checkpoint"]),
+            "num_classes": classes,
         }
     )
 
