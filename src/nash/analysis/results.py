@@ -53,9 +53,10 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "checkpoint_path",
     "onnx_path",
     "estimate_path",
+    "num_classes",
 )
 FLOAT_COLUMNS = frozenset({"top1", "top5", "error", "fps", "latency_ms", "lut", "bram18", "dsp", "uram"})
-INT_COLUMNS = frozenset({"params", "macs"})
+INT_COLUMNS = frozenset({"params", "macs", "num_classes"})
 PATH_COLUMNS = ("genotype_path", "checkpoint_path", "onnx_path", "estimate_path")
 _REQUIRED = ("backbone", "version", "bits")
 _TRUE = {"true", "1", "yes", "y"}
@@ -70,8 +71,9 @@ def normalize_row(row: Mapping[str, Any], where: str = "row") -> dict[str, Any]:
     """Return ``row`` in contract column order with typed values (``None`` for missing).
 
     Numbers become ``float``/``int`` (NaN and empty strings become ``None``), ``fits_device`` becomes
-    ``bool | None``, empty strings become ``None``; ``status`` defaults to ``"ok"`` and ``error`` is
-    filled as ``100 - top1`` when only ``top1`` is known.
+    ``bool | None``, empty strings become ``None``; a row without a ``status`` is ``"ok"`` (the files
+    ``load_results`` reads must hold one when they have the column) and ``error`` is filled as
+    ``100 - top1`` when only ``top1`` is known.
 
     Raises:
         ResultsError: a required column (backbone, version, bits) is empty, or a number does not parse.
@@ -173,10 +175,29 @@ def _read_json(p: Path) -> list[Mapping[str, Any]]:
         data = data.get("rows")
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise ResultsError(f"{p}: expected a JSON list of row objects (or {{'rows': [...]}})")
+    for i, row in enumerate(data):
+        if "status" in row and _blank(row["status"]):
+            raise ResultsError(f"{p} row {i + 1}: {_EMPTY_STATUS}")
     return data
 
 
+_EMPTY_STATUS = (
+    "column 'status' is empty, expected ok or failed; the file was cut short or edited: rerun "
+    "`nash run EXPERIMENT.yaml --out DIR` on the experiment to rewrite it"
+)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _read_csv(p: Path) -> list[Mapping[str, Any]]:
+    """Rows of a CSV results table; a torn row (cells missing or extra) or an empty status is an error.
+
+    ``csv.DictReader`` fills the cells a short row lacks with ``None`` and files the surplus of a
+    long row under the key ``None``; either means the row was cut short (an interrupted copy) or
+    edited by hand, and reading it would make a half row look finished.
+    """
     with open(p, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None:
@@ -188,6 +209,15 @@ def _read_csv(p: Path) -> list[Mapping[str, Any]]:
             )
         rows = []
         for raw in reader:
+            if None in raw or any(v is None for v in raw.values()):
+                cells = sum(v is not None for k, v in raw.items() if k is not None) + len(raw.get(None) or [])
+                raise ResultsError(
+                    f"{p} line {reader.line_num} has {cells} cells, the header {len(reader.fieldnames)}: "
+                    "the row is torn (cut short or edited); rerun `nash run EXPERIMENT.yaml --out DIR` on the "
+                    "experiment to rewrite it"
+                )
+            if "status" in raw and _blank(raw["status"]):
+                raise ResultsError(f"{p} line {reader.line_num}: {_EMPTY_STATUS}")
             rows.append(
                 {k: (_parse_extra(v) if k not in RESULT_COLUMNS and v else v) for k, v in raw.items()}
             )

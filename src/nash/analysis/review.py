@@ -31,6 +31,7 @@ __all__ = [
     "export_table",
     "hardware_table",
     "times_table",
+    "unfinished_stages",
     "fps_header",
     "throughput_summary",
     "chance_warnings",
@@ -262,11 +263,17 @@ def fmt_seconds(s: float | None) -> str:
 
 
 def times_table(
-    rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRecords], searches: Sequence[SearchRecords]
+    rows: Sequence[Mapping[str, Any]],
+    recs: Sequence[CellRecords],
+    searches: Sequence[SearchRecords],
+    running: bool = False,
 ) -> tuple[Table, float]:
     """Per row: search (shared by all bit widths of a version), train, export, hw, total; + grand total.
 
-    The grand total counts each search once.
+    Seconds are every attempt of a stage (``seconds_total`` of ``stage.json``: a resumed stage counts
+    its interrupted attempts too). A failed stage reads ``failed after 12 s``; one that started and
+    did not finish reads ``interrupted``, or ``running`` while ``running`` (another ``nash run`` holds
+    the experiment). The grand total counts each search once.
     """
     search_s = {(s.backbone, s.version): s for s in searches}
     headers = ["backbone", "version", "bits", "search", "train", "export", "hw", "cell total"]
@@ -278,15 +285,45 @@ def times_table(
         search = search_s.get((str(row["backbone"]), str(row["version"])))
         shared = search.seconds if search else None
         cell = sum(v for v in [shared, *secs] if v)
-        texts = [_time_text(shared, search.status if search else None)]
-        texts += [_time_text(v, st) for v, st in zip(secs, states)]
+        texts = [_time_text(shared, search.status if search else None, running)]
+        texts += [_time_text(v, st, running) for v, st in zip(secs, states)]
         body.append(_lead(row) + texts + [fmt_seconds(cell or None)])
     return (headers, body), grand
 
 
-def _time_text(seconds: float | None, status: str | None) -> str:
+def unfinished_stages(
+    rows: Sequence[Mapping[str, Any]],
+    recs: Sequence[CellRecords],
+    searches: Sequence[SearchRecords],
+    running: bool = False,
+) -> list[str]:
+    """One sentence per stage record that is not ``ok``: failed (with its error) or interrupted."""
+    found: list[tuple[str, str, str | None, float | None, str]] = [
+        ("search", f"{s.backbone}-{s.version}", s.status, s.seconds, s.error) for s in searches
+    ]
+    for rec in recs:
+        found += [(st, rec.cell, rec.status.get(st), rec.seconds.get(st), rec.errors.get(st, ""))
+                  for st in ("train", "export", "hw")]  # fmt: skip
+    out = []
+    for stage, cell, status, seconds, error in found:
+        if status == "failed":
+            after = f" after {fmt_seconds(seconds)}" if seconds is not None else ""
+            out.append(f"{stage} {cell} failed{after}: {error or 'no error recorded'}")
+        elif status == "running":
+            out.append(
+                f"{stage} {cell} is running (another nash run holds the experiment)"
+                if running
+                else f"{stage} {cell} was interrupted (started, never finished: killed or stopped); "
+                "`nash run` on the experiment resumes it"
+            )
+    return out
+
+
+def _time_text(seconds: float | None, status: str | None, running: bool = False) -> str:
+    if status == "failed":
+        return f"{WARN} failed" + (f" after {fmt_seconds(seconds)}" if seconds is not None else "")
     if seconds is None and status == "running":
-        return "running / interrupted"
+        return "running" if running else f"{WARN} interrupted"
     return fmt_seconds(seconds)
 
 

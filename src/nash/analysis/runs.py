@@ -16,6 +16,7 @@ import csv
 import json
 import math
 import os
+import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ __all__ = [
     "SearchRecords",
     "resolve_path",
     "artefact_state",
+    "damaged_files",
+    "experiment_running",
     "read_json",
     "read_jsonl",
     "read_metrics_csv",
@@ -86,8 +89,15 @@ def resolve_path(root: Path, value: Any) -> Path | None:
     return full
 
 
-def artefact_state(path: Path | None) -> str:
-    """``ok``, ``missing``, ``empty`` (0 bytes), ``truncated`` (a ``.pt`` that is not a whole zip) or ``-``."""
+def artefact_state(
+    path: Path | None, damaged: Mapping[str, str] | None = None, root: Path | None = None
+) -> str:
+    """``ok``, ``missing``, ``empty`` (0 bytes), ``truncated``, ``changed`` or ``-`` (no path).
+
+    ``truncated``: a ``.pt`` that is not a whole zip archive (``torch.save`` writes one), or a file
+    smaller than its stage record says; ``changed``: another size than recorded. ``damaged`` is
+    :func:`damaged_files` of ``root`` (what ``nash.pipeline.stage.damaged_artefacts`` finds).
+    """
     if path is None:
         return "-"
     if not path.exists():
@@ -97,7 +107,37 @@ def artefact_state(path: Path | None) -> str:
             return "empty"
         if path.suffix == ".pt" and not zipfile.is_zipfile(path):  # torch.save writes a zip archive
             return "truncated"
+    if damaged and root is not None:
+        why = damaged.get(_relative_key(path, root))
+        if why:
+            return _damage_state(why)
     return "ok"
+
+
+def _relative_key(path: Path, root: Path) -> str:
+    try:
+        return os.path.relpath(path.resolve(), root.resolve())
+    except ValueError:  # another drive (Windows)
+        return str(path)
+
+
+def _damage_state(why: str) -> str:
+    if why in ("missing", "empty"):
+        return why
+    m = re.fullmatch(r"(\d+) bytes, recorded (\d+)", why)
+    return "truncated" if m and int(m.group(1)) < int(m.group(2)) else "changed"
+
+
+def damaged_files(root: Path) -> dict[str, str]:
+    """Output files of finished stages under ``root`` that no longer match their ``stage.json``
+    (``{path relative to root: why}``; sizes compared, see ``nash.pipeline.stage.damaged_artefacts``);
+    ``{}`` when the records cannot be read."""
+    try:
+        from nash.pipeline.stage import damaged_artefacts
+
+        return damaged_artefacts(root)
+    except Exception:  # noqa: BLE001 - the report shows what it can, it never fails on a record
+        return {}
 
 
 def read_json(path: Path | None) -> tuple[Any, str]:
@@ -177,6 +217,7 @@ class CellRecords:
     seconds: dict[str, float | None] = field(default_factory=dict)  # stage -> seconds
     seconds_source: dict[str, str] = field(default_factory=dict)  # stage -> where the number came from
     status: dict[str, str | None] = field(default_factory=dict)  # stage -> stage.json status
+    errors: dict[str, str] = field(default_factory=dict)  # stage -> error of a failed stage record
     num_classes: int | None = None
     dataset: str | None = None
     artefacts: dict[str, str] = field(default_factory=dict)  # path column -> artefact_state
@@ -204,6 +245,7 @@ class SearchRecords:
     seconds: float | None = None
     reference: bool = False  # a published genotype copied, no search ran
     status: str | None = None  # stage.json status
+    error: str = ""  # the error of a failed search record
 
 
 def _stage_dir(root: Path, row: Mapping[str, Any], stage: str, column: str | None) -> Path | None:
@@ -217,16 +259,36 @@ def _stage_dir(root: Path, row: Mapping[str, Any], stage: str, column: str | Non
 
 
 def _stage_seconds(directory: Path | None) -> float | None:
+    """Seconds of a finished or failed stage: every attempt (``seconds_total``), else the last one."""
     data, _ = read_json(directory / "stage.json" if directory else None)
-    if isinstance(data, dict) and data.get("status", "ok") == "ok":
-        return _num(data.get("seconds"))
+    if isinstance(data, dict) and data.get("status", "ok") in ("ok", "failed"):
+        total = _num(data.get("seconds_total"))
+        return total if total is not None else _num(data.get("seconds"))
     return None
 
 
 def stage_status(directory: Path | None) -> str | None:
-    """The ``status`` of a stage record (``ok``, ``running`` = started and not finished), or None."""
+    """The ``status`` of a stage record (``ok``, ``failed``, ``running`` = started and not finished), or None."""
     data, _ = read_json(directory / "stage.json" if directory else None)
     return str(data.get("status", "ok")) if isinstance(data, dict) else None
+
+
+def _stage_error(directory: Path | None) -> str:
+    data, _ = read_json(directory / "stage.json" if directory else None)
+    if isinstance(data, dict) and data.get("status") == "failed":
+        return str(data.get("error") or "no error recorded")
+    return ""
+
+
+def experiment_running(root: Path) -> bool:
+    """True while another process's ``nash run`` holds the experiment's lock (stages may be running)."""
+    try:
+        from nash.pipeline.lock import lock_holder
+
+        holder = lock_holder(root)
+    except Exception:  # noqa: BLE001 - no lock support: assume nothing runs
+        return False
+    return holder is not None and holder.get("pid") != str(os.getpid())
 
 
 def _classes_from_estimate(est: Mapping[str, Any] | None) -> int | None:
@@ -241,11 +303,20 @@ def _classes_from_estimate(est: Mapping[str, Any] | None) -> int | None:
     return None
 
 
-def cell_records(row: Mapping[str, Any], root: Path, default_dataset: str | None = None) -> CellRecords:
-    """Collect the run records of one row; see the module docstring for where each comes from."""
+def cell_records(
+    row: Mapping[str, Any],
+    root: Path,
+    default_dataset: str | None = None,
+    damaged: Mapping[str, str] | None = None,
+) -> CellRecords:
+    """Collect the run records of one row; see the module docstring for where each comes from.
+
+    ``damaged``: :func:`damaged_files` of ``root`` (computed here when not given).
+    """
     rec = CellRecords(f"{row['backbone']}-{row['version']}-{row['bits']}")
+    damaged = damaged_files(root) if damaged is None else damaged
     rec.artefacts = {
-        c: artefact_state(resolve_path(root, row.get(c)))
+        c: artefact_state(resolve_path(root, row.get(c)), damaged, root)
         for c in ("genotype_path", "checkpoint_path", "onnx_path", "estimate_path")
     }
     rec.dirs = {
@@ -276,6 +347,8 @@ def cell_records(row: Mapping[str, Any], root: Path, default_dataset: str | None
     for stage in STAGES:
         secs = _stage_seconds(rec.dirs.get(stage))
         rec.status[stage] = stage_status(rec.dirs.get(stage))
+        if rec.status[stage] == "failed":
+            rec.errors[stage] = _stage_error(rec.dirs.get(stage))
         source = "stage.json"
         if secs is None and stage == "train" and rec.train_metrics:
             vals = [_num(m.get("seconds")) for m in rec.train_metrics]
@@ -308,6 +381,7 @@ def search_records(rows: Sequence[Mapping[str, Any]], root: Path) -> list[Search
             rec.alphas = [a for a in read_jsonl(d / "alphas.jsonl") if isinstance(a.get("probs"), list)]
             rec.seconds = _stage_seconds(d)
             rec.status = stage_status(d)
+            rec.error = _stage_error(d)
             if rec.seconds is None and rec.log:
                 vals = [_num(r.get("seconds")) for r in rec.log]
                 rec.seconds = sum(v for v in vals if v is not None) if any(vals) else None

@@ -16,7 +16,7 @@ from nash.analysis._common import fmt, fmt_column, is_ok, version_key
 from nash.analysis.cells import OP_COLOURS, cell_svg, downsample_flags, genotype_table, read_genotype
 from nash.analysis.pareto import pareto_front
 from nash.analysis.results import PATH_COLUMNS
-from nash.analysis.runs import artefact_state, resolve_path
+from nash.analysis.runs import artefact_state, damaged_files, resolve_path
 from nash.analysis.tables import html_table
 
 __all__ = [
@@ -62,18 +62,22 @@ def resolve_artefact(base: Path, value: Any) -> Path | None:
     return resolve_path(base, value)
 
 
-def _status(base: Path, value: Any) -> str:
-    return artefact_state(resolve_artefact(base, value))
+def artefact_table(
+    rows: Sequence[Mapping[str, Any]], base: Path, damaged: Mapping[str, str] | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """Per row: each artefact path with its state (``ok``, ``missing``, ``empty``, ``truncated``,
+    ``changed``; see ``nash.analysis.runs.artefact_state``) or ``-`` (not produced).
 
-
-def artefact_table(rows: Sequence[Mapping[str, Any]], base: Path) -> tuple[list[str], list[list[str]]]:
-    """Per row: each artefact path with ``ok`` / ``missing`` / ``-`` (not produced)."""
+    A file is ``ok`` only when it also matches the size its stage record holds (``damaged``:
+    ``nash.analysis.runs.damaged_files(base)``, computed here when not given).
+    """
+    damaged = damaged_files(base) if damaged is None else damaged
     headers = ["backbone", "version", "bits"] + [c.removesuffix("_path") for c in PATH_COLUMNS]
     body = []
     for r in rows:
         cells = []
         for c in PATH_COLUMNS:
-            state = _status(base, r.get(c))
+            state = artefact_state(resolve_artefact(base, r.get(c)), damaged, base)
             cells.append("-" if state == "-" else f"{r.get(c)} ({state})")
         body.append([str(r["backbone"]), str(r["version"]), str(r["bits"])] + cells)
     return headers, body
