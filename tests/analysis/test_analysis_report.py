@@ -96,3 +96,18 @@ def test_inline_svg_strips_namespaces_and_prefixes_ids():
     )
     out = inline_svg(svg, "fig")
     assert "http" not in out and 'id="fig-m1"' in out and 'href="#fig-m1"' in out and "url(#fig-m1)" in out
+
+
+def test_messages_and_docs_name_nash_run(tmp_path):
+    """Issue 15 item 10: the command that writes an experiment is `nash run EXPERIMENT.yaml --out DIR`."""
+    from pathlib import Path
+
+    import nash.analysis
+
+    with pytest.raises(ResultsError, match=r"pass the --out DIR of `nash run EXPERIMENT.yaml --out DIR`$"):
+        write_report(tmp_path / "nowhere")
+    src = Path(nash.analysis.__file__).parent
+    docs = Path(__file__).resolve().parents[2] / "docs" / "analysis.md"
+    for path in (src / "results.py", src / "report.py", docs):
+        assert "nash pipeline" not in path.read_text(encoding="utf-8"), path
+    assert "`nash run EXPERIMENT.yaml --out DIR`" in docs.read_text(encoding="utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 from analysis_fixtures import make_rows
@@ -72,3 +73,40 @@ def test_write_is_atomic_and_keeps_previous_file_on_error(tmp_path):
     assert (tmp_path / "results.json").read_text() == before
     assert len(json.loads(before)) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv", "results.json"]
+
+
+def test_torn_csv_rows_and_empty_status_are_refused(tmp_path):
+    """Issue 15 item 6: a row cut short read as status ok (csv.DictReader fills the gap with None)."""
+    head = "backbone,version,bits,top1,status,error_message\n"
+    good = "resnet18,o,w2a2,80.0,ok,\n"
+    bad = tmp_path / "results.csv"
+    bad.write_text(head + good + "resnet18,v4,w2a2,7\n")  # cut short: 4 of 6 cells
+    with pytest.raises(ResultsError, match=rf"{re.escape(str(bad))} line 3 has 4 cells, the header 6: .*torn"):
+        load_results(bad)
+    bad.write_text(head + "resnet18,v4,w2a2,70.0,ok,,surplus\n" + good)  # a cell too many
+    with pytest.raises(ResultsError, match=r"results.csv line 2 has 7 cells, the header 6"):
+        load_results(bad)
+    bad.write_text(head + good + "resnet18,v4,w2a2,70.0,,\n")  # every cell, but no status
+    with pytest.raises(ResultsError, match=r"results.csv line 3: column 'status' is empty, expected ok or failed"):
+        load_results(tmp_path)
+    (tmp_path / "results.json").write_text(json.dumps([{"backbone": "resnet18", "version": "o", "bits": "w2a2",
+                                                         "status": None}]))  # fmt: skip
+    with pytest.raises(ResultsError, match=r"results.json row 1: column 'status' is empty"):
+        load_results(tmp_path)
+    # a hand-made table without a status column still reads as finished rows
+    bad.write_text("backbone,version,bits,top1\nresnet18,o,w2a2,61.5\n")
+    assert load_results(bad)[0]["status"] == "ok"
+    err = ""
+    try:
+        load_results(tmp_path / "results.json")
+    except ResultsError as exc:
+        err = str(exc)
+    assert len(err.splitlines()) == 1 and "nash run EXPERIMENT.yaml --out DIR" in err
+
+
+def test_num_classes_column_is_typed_and_round_trips(tmp_path):
+    rows = [{"backbone": "resnet18", "version": "o", "bits": "w2a2", "top1": 9.0, "num_classes": "100"}]
+    write_results(rows, tmp_path)
+    from_csv, from_json = load_results(tmp_path / "results.csv"), load_results(tmp_path / "results.json")
+    assert from_csv == from_json and from_csv[0]["num_classes"] == 100
+    assert next(csv.reader((tmp_path / "results.csv").open()))[: len(RESULT_COLUMNS)][-1] == "num_classes"

@@ -227,3 +227,53 @@ def test_broken_run_records_are_tolerated(tmp_path):
     html = write_report(root).read_text(encoding="utf-8")
     assert "unreadable (JSONDecodeError)" in html and "alphas_resnet18-v4.svg" in html
     assert "alphas_resnet18-v3.svg" not in html
+
+
+def test_artefacts_are_checked_against_their_stage_records(tmp_path):
+    """Issue 15 item 6: a damaged artefact whose stage record says otherwise was listed ``ok``."""
+    from nash.records import file_digest
+
+    root = build_demo_experiment(tmp_path / "exp")
+    outputs = {"train/resnet18-o-w4a4": ("checkpoint", "best.pt"),
+               "export/resnet18-v4-w2a2": ("onnx", "model.onnx"),
+               "hw/resnet18-v4-w2a2": ("estimate", "estimate.json")}  # fmt: skip
+    for cell, (key, name) in outputs.items():  # schema-2 records, as `nash run` writes them
+        marker = root / cell / "stage.json"
+        record = json.loads(marker.read_text()) | {"schema": 2}
+        record["files"] = {key: {"path": name, **file_digest(root / cell / name)}}
+        marker.write_text(json.dumps(record))
+    rows = load_results(root)
+    assert all(c.endswith("(ok)") for line in artefact_table(rows, root)[1] for c in line[3:] if c != "-")
+    onnx = root / "export/resnet18-v4-w2a2/model.onnx"
+    onnx.write_bytes(onnx.read_bytes()[:5])  # cut short, not empty: looked fine before
+    estimate = root / "hw/resnet18-v4-w2a2/estimate.json"
+    estimate.write_text(estimate.read_text() + "\n")  # edited after the stage wrote it
+    marker = root / "train/resnet18-o-w4a4/stage.json"  # a complete archive, but not the one recorded
+    record = json.loads(marker.read_text())
+    record["files"]["checkpoint"]["size"] += 4096
+    marker.write_text(json.dumps(record))
+    _, body = artefact_table(rows, root)
+    cells = {f"{line[1]} {line[2]}": line[3:] for line in body}
+    assert cells["v4 w2a2"][2:] == ["export/resnet18-v4-w2a2/model.onnx (truncated)",
+                                    "hw/resnet18-v4-w2a2/estimate.json (changed)"]  # fmt: skip
+    assert cells["o w4a4"][1] == "train/resnet18-o-w4a4/best.pt (truncated)"
+    states = [c.rsplit("(", 1)[-1] for line in body for c in line[3:] if c != "-"]
+    assert states.count("ok)") == len(states) - 3
+    records = [cell_records(r, root) for r in rows]
+    checks = rv.row_checks(rows, records)
+    assert "\u26a0 onnx truncated" in checks[4]["note"] and "\u26a0 checkpoint truncated" in checks[1]["note"]
+    html = write_report(root).read_text(encoding="utf-8")
+    assert "model.onnx (truncated)" in html and "best.pt (truncated)" in html and "(changed)" in html
+
+
+def test_chance_level_uses_the_rows_class_count_first(tmp_path):
+    """Issue 15 follow-up: ``num_classes`` of the results row (the checkpoint's) before any guess."""
+    root = build_demo_experiment(tmp_path / "exp")
+    rows = load_results(root)
+    assert cell_records(rows[0], root).num_classes == 10  # the estimate's classifier width
+    rows[0]["num_classes"] = 100  # 10.3 % is far above chance for 100 classes
+    write_results(rows, root)
+    rows = load_results(root)
+    rec = cell_records(rows[0], root)
+    assert rows[0]["num_classes"] == 100 and rec.num_classes == 100
+    assert rv.chance_warnings(rows, [rec]) == [] and chance_level(rows[0]["top1"], rec.num_classes) is None

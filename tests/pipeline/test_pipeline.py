@@ -48,6 +48,10 @@ def test_tiny_grid_runs_end_to_end(tiny_run):
         assert 0 <= r["top1"] <= 100 and r["top5"] >= r["top1"]
         assert r["fps"] > 0 and r["latency_ms"] > 0 and r["lut"] > 0
         assert (root / r["onnx_path"]).exists() and (root / r["estimate_path"]).exists()
+        assert r["num_classes"] == 10  # Fashion-MNIST, from the checkpoint's arch
+        record = json.loads((root / r["checkpoint_path"]).with_name("stage.json").read_text())
+        assert record["status"] == "ok" and record["started"] <= record["finished"]
+        assert record["seconds_total"] == record["seconds"] and len(record["attempts"]) == 1
     nash_row = rows[1]
     assert (root / nash_row["genotype_path"]).exists()
     # NASH adds branches: more MACs and more LUTs than the original at the same bit width.
