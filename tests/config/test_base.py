@@ -139,3 +139,7 @@ def test_nan_is_rejected_at_validation():
         override(Inner(), lr=float("nan"))
     with pytest.raises(ConfigError, match="inner.lr: nan"):
         from_dict(Outer, {"inner": {"lr": float("nan")}})
+    with pytest.raises(ConfigError, match="lr: inf is not finite"):
+        from_dict(Inner, {"lr": "inf"})
+    with pytest.raises(ConfigError, match="lr: -inf is not finite"):
+        override(Inner(), lr=float("-inf"))

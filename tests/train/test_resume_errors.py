@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nash.config.train import TrainConfig
-from nash.errors import TrainingError
+from nash.errors import ConfigError, TrainingError
 from nash.io import read_jsonl
 from nash.train import evaluate_checkpoint, load_checkpoint, run_training
 from nash.train import runner as runner_mod
@@ -75,14 +75,26 @@ def test_existing_run_and_mismatched_resume(tmp_path: Path, fmnist_dir: Path) ->
     run_training(cfg, tmp_path, progress=False)
     with pytest.raises(TrainingError, match="already holds"):
         run_training(cfg, tmp_path, progress=False)
-    with pytest.raises(TrainingError, match="bits is 'w2a2' in the checkpoint but 'w4a4'"):
+    with pytest.raises(ConfigError, match="bits 'w2a2' -> 'w4a4'"):
         run_training(dataclasses.replace(cfg, bits="w4a4"), tmp_path, resume=True, progress=False)
-    with pytest.raises(TrainingError, match="dataset was 'fashion-mnist' but is 'mnist'"):
+    with pytest.raises(ConfigError, match="dataset 'fashion-mnist' -> 'mnist'"):
         run_training(
             dataclasses.replace(cfg, dataset="mnist", data_root=None), tmp_path, resume=True, progress=False
         )
-    done = run_training(dataclasses.replace(cfg), tmp_path, resume=True, progress=False)
+    done = run_training(dataclasses.replace(cfg, workers=0), tmp_path, resume=True, progress=False)
     assert done["epoch"] == 1 and done["steps"] == 0  # already finished: nothing retrained
+
+
+def test_resume_with_a_new_lr_is_refused_and_the_record_kept(tmp_path: Path, fmnist_dir: Path) -> None:
+    """Issue 15 item 1: `--resume --lr X` on a run trained with another lr used to exit 0, train
+    nothing and rewrite config.yaml with the new lr."""
+    cfg = tiny(fmnist_dir, epochs=1, max_steps_per_epoch=1)
+    run_training(cfg, tmp_path, progress=False)
+    before = (tmp_path / "config.yaml").read_bytes()
+    for changed in (dataclasses.replace(cfg, lr=cfg.lr * 5), dataclasses.replace(cfg, lr=0.5, epochs=2)):
+        with pytest.raises(ConfigError, match=r"lr .* -> 0\.|lr \S+ -> "):
+            run_training(changed, tmp_path, resume=True, progress=False)
+    assert (tmp_path / "config.yaml").read_bytes() == before
 
 
 def test_nan_loss_keeps_last_good_checkpoint(tmp_path: Path, fmnist_dir: Path, monkeypatch) -> None:

@@ -126,9 +126,12 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
 
 
 def _finite(value: float, key: str) -> float:
-    # NaN passes every range check (all comparisons are False) and would only fail mid-run.
+    # NaN passes every range check (all comparisons are False) and inf passes every lower bound;
+    # both would only fail mid-run.
     if math.isnan(value):
         raise ConfigError(f"{key}: nan is not a number; give a finite value")
+    if math.isinf(value):
+        raise ConfigError(f"{key}: {value} is not finite; give a finite value")
     return value
 
 

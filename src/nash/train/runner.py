@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from nash.config.base import save_config, to_dict
+from nash.records import refuse_changed_config
 from nash.config.train import TrainConfig
 from nash.errors import TrainingError
 from nash.runtime import seed_everything
@@ -36,18 +37,8 @@ from nash.train.runlog import METRIC_FIELDS, append_metrics, format_row, reset_m
 
 __all__ = ["run_training", "METRIC_FIELDS"]
 
-# Settings that decide which images are seen in which order; a resume must not change them.
-_RESUME_FIXED = (
-    "dataset",
-    "seed",
-    "batch_size",
-    "train_subset",
-    "test_subset",
-    "max_steps_per_epoch",
-    "image_size",
-    "channels",
-    "augment",
-)
+# Settings that may differ between a run and its resume (where it runs, not what it computes).
+_RESUME_FREE = ("device", "data_root", "workers", "log_every")
 
 
 @dataclass
@@ -176,13 +167,16 @@ def _restore(run: _Run, ckpt: dict[str, Any]) -> None:
 
 
 def _check_settings(cfg: TrainConfig, ckpt: dict[str, Any], where: Path) -> None:
-    old = ckpt.get("config", {})
-    for key in _RESUME_FIXED:
-        if key in old and old[key] != getattr(cfg, key):
-            raise TrainingError(
-                f"{where}: {key} was {old[key]!r} but is {getattr(cfg, key)!r} now; resume with the "
-                "original value (it decides which images are seen) or pick a new --out"
-            )
+    """A resume must train what the run was started with: any other changed setting is refused,
+    so ``config.yaml`` and the checkpoint never describe a run that did not happen."""
+    refuse_changed_config(
+        ckpt.get("config", {}),
+        to_dict(cfg),
+        ignore=_RESUME_FREE,
+        what=str(where),
+        fix="resume with the original settings (`nash train --out DIR --resume` alone reuses them) "
+        "or train with the new ones into a new --out",
+    )
 
 
 def _check_arch(run: _Run, ckpt: dict[str, Any]) -> None:
