@@ -23,9 +23,9 @@ import torch
 from torch import nn
 
 from nash.config.base import save_config, to_dict
-from nash.records import refuse_changed_config
 from nash.config.train import TrainConfig
 from nash.errors import TrainingError
+from nash.records import refuse_changed_config
 from nash.runtime import seed_everything
 from nash.train import checkpoint as ck
 from nash.train.build import build_from_arch, load_datasets, load_genotype, make_arch, resolve_quant
