@@ -47,6 +47,22 @@ def test_garbage_gzip_names_file(write_idx):
         load_idx_split(root, "train")
 
 
+@pytest.mark.parametrize("gz", [True, False])
+def test_unreadable_file_is_not_called_corrupt(write_idx, monkeypatch, gz):
+    """Issue 15 item 10: a file the user may not read was reported as a corrupt gzip to re-download.
+    (Tests run as root, who reads any file, so the denial is injected where the bytes are read.)"""
+    root = write_idx(gz=gz)
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(gzip, "open", denied)
+    monkeypatch.setattr("pathlib.Path.read_bytes", denied)
+    with pytest.raises(DataError, match="permission denied; fix its permissions") as info:
+        load_idx_split(root, "train")
+    assert "corrupt" not in str(info.value) and "re-download" not in str(info.value)
+
+
 def test_bad_magic_and_wrong_ndim(tmp_path):
     bad = tmp_path / "x-idx3-ubyte"
     bad.write_bytes(b"\x01\x02\x08\x03" + bytes(20))

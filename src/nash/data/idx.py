@@ -58,12 +58,18 @@ def _read_bytes(p: Path) -> bytearray:
     # a bytearray makes the numpy view writable, so torch.as_tensor can share it without a copy
     if not p.is_file():
         raise DataError(f"{p}: file not found; check the dataset directory")
-    if p.suffix != ".gz":
-        return bytearray(p.read_bytes())
     try:
+        if p.suffix != ".gz":
+            return bytearray(p.read_bytes())
         with gzip.open(p, "rb") as fh:
             return bytearray(fh.read())
+    except PermissionError:
+        raise DataError(
+            f"{p}: cannot be read (permission denied); fix its permissions or pass --data with a readable copy"
+        ) from None
     except (OSError, EOFError, zlib.error) as exc:
+        if p.suffix != ".gz":
+            raise DataError(f"{p}: cannot be read ({exc}); check the file or pass --data DIR") from None
         raise DataError(f"{p}: corrupt or truncated gzip file ({exc}); re-download it") from None
 
 
