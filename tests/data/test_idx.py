@@ -58,7 +58,7 @@ def test_unreadable_file_is_not_called_corrupt(write_idx, monkeypatch, gz):
 
     monkeypatch.setattr(gzip, "open", denied)
     monkeypatch.setattr("pathlib.Path.read_bytes", denied)
-    with pytest.raises(DataError, match="permission denied; fix its permissions") as info:
+    with pytest.raises(DataError, match=r"permission denied\); fix its permissions") as info:
         load_idx_split(root, "train")
     assert "corrupt" not in str(info.value) and "re-download" not in str(info.value)
 
