@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nash.cli import main
-from nash.errors import ExportError, ModelError
+from nash.errors import ModelError
 from nash.export import export_checkpoint
 
 SIZE, WIDTH = 28, 4  # as in conftest.build_tiny
@@ -77,7 +77,7 @@ def test_corrupt_checkpoint_is_a_clean_error(tmp_path, capsys):
     ckpt = tmp_path / "best.pt"
     ckpt.write_bytes(b"PK\x03\x04 truncated")
     out = tmp_path / "model.onnx"
-    with pytest.raises(ExportError, match="corrupt"):
+    with pytest.raises(ModelError, match="corrupt"):  # the one checkpoint error of nash.runtime
         export_checkpoint(ckpt, out, images=None)
     assert main(["export", str(ckpt), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
@@ -86,8 +86,13 @@ def test_corrupt_checkpoint_is_a_clean_error(tmp_path, capsys):
 
 
 def test_missing_checkpoint_and_missing_onnx(tmp_path):
-    with pytest.raises(ExportError, match="not found"):
+    with pytest.raises(ModelError, match="not found"):
         export_checkpoint(tmp_path / "nope.pt", tmp_path / "m.onnx")
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(2)}, foreign)
+    with pytest.raises(ModelError, match="lacks arch, model"):
+        export_checkpoint(foreign, tmp_path / "m.onnx")
+    foreign.unlink()
     assert main(["export", "--check", str(tmp_path / "nope.onnx")]) == 2
     assert list(tmp_path.iterdir()) == []
 

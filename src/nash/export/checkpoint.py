@@ -12,8 +12,6 @@ Layout written beside ``out_path`` (e.g. ``model.onnx``):
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +21,15 @@ import torch
 from nash.errors import ExportError, ModelError
 from nash.export.qonnx_export import export_model
 from nash.export.report import check_exported
+from nash.runtime import load_checkpoint as runtime_load_checkpoint
 
 __all__ = ["export_checkpoint", "load_checkpoint", "model_from_checkpoint", "check_images"]
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a training checkpoint; a missing, corrupt or foreign file raises ``ExportError``."""
-    p = Path(path)
-    if not p.is_file():
-        raise ExportError(f"checkpoint {p} not found; pass a last.pt/best.pt written by `nash train`")
-    try:
-        # weights_only=False: our checkpoints carry numpy RNG state; only load files you trust.
-        ckpt = torch.load(p, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise ExportError(
-            f"checkpoint {p} is corrupt or truncated ({type(exc).__name__}); re-run training"
-        ) from exc
-    if not isinstance(ckpt, dict) or "arch" not in ckpt or "model" not in ckpt:
-        raise ExportError(f"{p} is not a nash checkpoint (needs 'arch' and 'model' entries)")
-    return ckpt
+    """Read a training checkpoint (``nash.runtime.load_checkpoint``: missing, corrupt or foreign
+    files raise one ``ModelError`` line, as everywhere in nash)."""
+    return runtime_load_checkpoint(path, "cpu", required=("arch", "model"))
 
 
 def model_from_checkpoint(ckpt: dict[str, Any]) -> torch.nn.Module:
