@@ -28,7 +28,10 @@ def _add_estimate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--utilization", type=float, default=None, help="resource limit fraction (default 0.85)")
     p.add_argument("--folding", default=None, help="FINN folding-config JSON to apply")
     p.add_argument(
-        "--generation", choices=["current", "finn-0.9"], default=None, help="FINN formula generation"
+        "--generation",
+        choices=["current", "finn-0.9", "finn-plus"],
+        default=None,
+        help="FINN formula generation: current (FINN main), finn-0.9, finn-plus (FINN+ 1.6.1)",
     )
     p.add_argument(
         "--mem-mode", default=None, help="MVAU weights: internal_embedded|internal_decoupled|external"

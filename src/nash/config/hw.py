@@ -24,6 +24,7 @@ class Generation(str, enum.Enum):
 
     CURRENT = "current"  # FINN main (v0.10+), finn-cost-model.md §4
     FINN_09 = "finn-0.9"  # FINN v0.9 (HLS SWG, 2020-2022 MVAU LUT formula, const weights), §11
+    FINN_PLUS = "finn-plus"  # FINN+ 1.6.1 (finn-plus): its lowering, back-ends and formulas (docs/hw.md)
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,17 @@ from nash.errors import FoldingError, HardwareError
 from nash.hw.costs import CostContext, LayerCost, NoCostModelError
 from nash.hw.enums import Backend, Generation, parse_choice
 
-__all__ = ["HwLayer", "divisors", "stream_cycles"]
+__all__ = ["HwLayer", "divisors", "meets", "stream_cycles"]
 
 
 def divisors(n: int) -> list[int]:
     """Divisors of ``n`` in increasing order."""
     return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def meets(cycles: float, target: float, ctx: CostContext) -> bool:
+    """SetFolding's stop test: ``cycles < target`` in FINN (§7), ``cycles <= target`` in FINN+ 1.6.1."""
+    return cycles <= target if ctx.generation == Generation.FINN_PLUS else cycles < target
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -41,6 +46,7 @@ class HwLayer:
 
     kind: ClassVar[str] = ""  # FINN op type without the back-end suffix, e.g. "MVAU"
     v09_name: ClassVar[str] = ""  # node-name stem in FINN v0.9 (§7.1), e.g. "MatrixVectorActivation"
+    plus_kind: ClassVar[str] = ""  # FINN+ op type when it differs from ``kind`` (AddStreams -> ElementwiseAdd)
     fold_attrs: ClassVar[tuple[str, ...]] = ()  # folding attributes: "PE", "SIMD"
     rtl: ClassVar[bool] = False  # current FINN specialises this kind to RTL (§5)
     set_folds: ClassVar[bool] = False  # SetFolding picks the least parallel fold_attrs[0] (§7)
@@ -96,8 +102,13 @@ class HwLayer:
 
     # --- naming and back-end ---------------------------------------------------------------------
     def finn_prefix(self, generation: str) -> str:
-        """Op-type part of the FINN node name: ``MVAU_hls`` (current) or ``MatrixVectorActivation`` (v0.9)."""
-        return self.v09_name if generation == Generation.FINN_09 else f"{self.kind}_{self.backend}"
+        """Op-type part of the FINN node name: ``MVAU_hls`` (current), ``MatrixVectorActivation`` (v0.9),
+        ``ElementwiseAdd_hls`` for an AddStreams under finn-plus."""
+        if generation == Generation.FINN_09:
+            return self.v09_name
+        if generation == Generation.FINN_PLUS and self.plus_kind:
+            return f"{self.plus_kind}_{self.backend}"
+        return f"{self.kind}_{self.backend}"
 
     def pick_backend(self, generation: str, dsp_block: str) -> Backend:
         """Back-end SpecializeLayers would choose (§5); FINN v0.9 had only HLS layers."""
@@ -141,7 +152,7 @@ class HwLayer:
         layer = self
         for d in divisors(bound):
             layer = dataclasses.replace(layer, **{attr: d})
-            if layer.cost(ctx).cycles < target:
+            if meets(layer.cost(ctx).cycles, target, ctx):
                 break
         return layer
 

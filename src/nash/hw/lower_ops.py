@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from nash.config.hw import Generation
 from nash.hw.datatypes import BINARY, BIPOLAR, DType, int_type, parse_dtype, smallest_covering, smallest_for
 from nash.hw.graph import WeightInfo, attr, quant_dtype
 from nash.hw.minimize import min_acc_type, min_weight_type
@@ -67,10 +68,13 @@ def _mac(
     a_dt = BINARY if binary else x_dt
     w_dt = BINARY if binary else wi.dtype
     w_bits, w_signed = w_dt.bits, w_dt.signed
+    plus = st.opts.generation == Generation.FINN_PLUS
     if st.opts.minimize_bit_width and matrix is not None:
-        if w_dt.bits > 1:  # 1-bit weights cannot shrink; the others follow MinimizeWeightBitWidth
+        # FINN keeps 1-bit weights; FINN+ minimises them too (bipolar -> INT2 outside XNOR mode)
+        if w_dt.bits > 1 or (plus and not binary):
             m = min_weight_type(matrix)
-            w_bits, w_signed = min(m.bits, w_bits), m.signed
+            # FINN+ takes the minimised type as it is (bipolar weights become INT2)
+            w_bits, w_signed = (m.bits if plus else min(m.bits, w_bits)), m.signed
         acc = min_acc_type(matrix, a_dt.min, a_dt.max)
         assumption = "minimized"
     else:
@@ -237,7 +241,12 @@ def _thresholds(st: LoweringState, node: Any, out: DType, steps: int) -> None:
         st.set_stream(node.output[0], s.src, out)
         return
     dt = st.in_dtype(x, node.name, quantiser=True)
-    thr = smallest_covering(0 if not dt.signed else dt.min - 1, dt.max + 1)
+    if st.opts.generation == Generation.FINN_PLUS:
+        # FINN+ minimises the threshold type from the rounded, clipped values; without them we
+        # assume they lie inside the input type's range (docs/hw.md, finn-plus differences)
+        thr = int_type(max(dt.bits, 1), dt.signed)
+    else:
+        thr = smallest_covering(0 if not dt.signed else dt.min - 1, dt.max + 1)
     c, niv = _chan_niv(st.shape(x))
     _emit(
         st,
@@ -262,7 +271,8 @@ def _maxpool(st: LoweringState, node: Any) -> None:
     _, _, oh, ow = st.shape(node.output[0])
     k, s = tuple(attr(node, "kernel_shape")), tuple(attr(node, "strides", [1, 1]))
     dt = st.in_dtype(x, node.name)
-    if not any(_pads(node)) and k == s and ih % k[0] == 0 and iw % k[1] == 0:
+    streaming = st.opts.generation != Generation.FINN_PLUS  # FINN+ has no StreamingMaxPool: SWG + Pool
+    if streaming and not any(_pads(node)) and k == s and ih % k[0] == 0 and iw % k[1] == 0:
         _emit(
             st,
             node,

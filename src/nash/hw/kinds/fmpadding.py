@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from nash.hw.costs import CostContext, LayerCost
-from nash.hw.enums import Backend
+from nash.hw.enums import Backend, Generation
 from nash.hw.layers import HwLayer
 
 __all__ = ["FMPadding"]
@@ -25,8 +25,8 @@ class FMPadding(HwLayer):
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, left, bottom, right
 
     def fold(self, target: float, ctx: CostContext, wwidth_max: int) -> FMPadding:
-        """§7: SetFolding leaves FMPadding_rtl alone and folds the HLS one like a SWG."""
-        if self.backend == Backend.RTL:
+        """§7: SetFolding leaves FMPadding_rtl alone (FINN+ folds it too) and folds the HLS one like a SWG."""
+        if self.backend == Backend.RTL and ctx.generation != Generation.FINN_PLUS:
             return self
         return self.least_parallel("simd", self.channels, target, ctx)
 

@@ -13,7 +13,9 @@ import math
 from nash.hw.costs import CostContext, LayerCost
 from nash.hw.enums import Backend, Generation, MemMode, RamStyle
 from nash.hw.kinds.mac import MacLayer, acc_bound, dsp_hls, lut_hls_core
-from nash.hw.layers import divisors
+from nash.hw.layers import divisors, meets
+
+_AP_INT_MAX = 8191  # widest HLS ap_int (FINN+ MAX_ALLOWED_AP_INT_W)
 
 __all__ = ["MVAU", "bram_ladder", "mvau_cycles", "mvau_bram18", "mvau_uram", "mvau_lut_hls"]
 
@@ -50,13 +52,28 @@ class MVAU(MacLayer):
         layer = prev = dataclasses.replace(self, pe=1, simd=1)
         for d in divisors(layer.mw):
             cand = dataclasses.replace(layer, simd=d)
-            if cand.cost(ctx).cycles < target:
+            if meets(cand.cost(ctx).cycles, target, ctx):
                 prev = cand
                 break
             if layer.weight_bits_quant * d > wwidth_max:
                 break  # keep the previous SIMD
             prev = cand
+        if ctx.generation == Generation.FINN_PLUS and prev.mem_mode == MemMode.INTERNAL_DECOUPLED:
+            return prev._plus_pe(target, ctx)
         return prev.least_parallel("pe", layer.mh, target, ctx)
+
+    def _plus_pe(self, target: float, ctx: CostContext) -> MVAU:
+        """FINN+ SetFolding: PE up to MH, but an HLS MVAU keeps its weight stream (PE*SIMD*W_quant)
+        within ap_int's 8191 bits (the last PE below that is kept)."""
+        layer = prev = dataclasses.replace(self, pe=1)
+        for d in divisors(self.mh):
+            layer = dataclasses.replace(self, pe=d)
+            if self.backend == Backend.HLS and d * self.simd * self.weight_bits_quant > _AP_INT_MAX:
+                return prev
+            if meets(layer.cost(ctx).cycles, target, ctx):
+                return layer
+            prev = layer
+        return layer
 
     def cost_hls(self, ctx: CostContext) -> LayerCost:
         """§4.1 MVAU_hls (current) / §11 MatrixVectorActivation (finn-0.9)."""

@@ -14,8 +14,9 @@ from typing import Any
 
 from nash.errors import FoldingError
 from nash.hw.costs import CostContext, LayerCost
-from nash.hw.enums import Backend, RamStyle
+from nash.hw.enums import Backend, Generation, RamStyle
 from nash.hw.kinds.window import WindowLayer
+from nash.hw.layers import meets
 
 __all__ = ["ConvolutionInputGenerator", "ram_width_for_depth", "swg_rtl_buffer_depth"]
 
@@ -56,7 +57,7 @@ class ConvolutionInputGenerator(WindowLayer):
         layer = dataclasses.replace(self, parallel_window=False).least_parallel(
             "simd", self.channels, target, ctx
         )
-        if layer.backend == Backend.RTL and layer.simd == layer.channels and layer.cost(ctx).cycles > target:
+        if layer.backend == Backend.RTL and layer.simd == layer.channels and not meets(layer.cost(ctx).cycles, target, ctx):
             layer = dataclasses.replace(layer, parallel_window=True)
         return layer
 
@@ -82,7 +83,8 @@ class ConvolutionInputGenerator(WindowLayer):
             math.ceil(mem_depth / 4096) * math.ceil(width / 72) * n if self.ram_style == RamStyle.ULTRA else 0
         )
         lut = 300 + (width * math.ceil(depth / 38) if self.ram_style == RamStyle.DISTRIBUTED else 0)
-        return LayerCost(cycles=_swg_rtl_cycles(self), lut=lut, bram18=bram, uram=uram, dsp=0)
+        plus = ctx.generation == Generation.FINN_PLUS
+        return LayerCost(cycles=_swg_rtl_cycles(self, plus), lut=lut, bram18=bram, uram=uram, dsp=0)
 
     def cost_hls(self, ctx: CostContext) -> LayerCost:
         """§4.3 ConvolutionInputGenerator_hls (FINN v0.9 generation): cycles, BRAM, URAM, LUT."""
@@ -134,12 +136,16 @@ def swg_rtl_buffer_depth(layer: ConvolutionInputGenerator) -> int:
     return depth
 
 
-def _swg_rtl_cycles(layer: ConvolutionInputGenerator) -> int:
+def _swg_rtl_cycles(layer: ConvolutionInputGenerator, plus: bool = False) -> int:
     ih, iw, oh, ow, kh, kw, sh, sw, dh, dw = _dims(layer)
     cf = layer.channels // layer.simd
     if _is_parallel(layer):
         return ih * iw * cf + 2
     if ih == 1:
+        if layer.depthwise and plus:  # FINN+ 1.6.1: max(output side, input side) + 2
+            out_side = ow * kw * cf + (cf - 1) * kw
+            in_side = iw * cf + cf * (kw - 1) * (sw - 1)
+            return max(out_side, in_side) + 2
         if layer.depthwise:
             return ow * kw * cf + cf * (kw - 1) * (sw - 1) - (kw - 1) + 2
         return ow * kw * cf + 2

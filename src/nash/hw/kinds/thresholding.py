@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from nash.hw.costs import CostContext, LayerCost
-from nash.hw.enums import Backend, RamStyle
+from nash.hw.enums import Backend, Generation, RamStyle
 from nash.hw.layers import HwLayer, stream_cycles
 
 __all__ = ["Thresholding", "channelwise_resources", "threshold_rtl_memories"]
@@ -46,9 +46,11 @@ class Thresholding(HwLayer):
         return LayerCost(cycles=stream_cycles(self), lut=lut, bram18=bram)
 
     def cost_rtl(self, ctx: CostContext) -> LayerCost:
-        """§4.7 Thresholding_rtl: LUT = LUTRAM bucket, URAM bucket; BRAM reported 0 (FINN key-name bug)."""
+        """§4.7 Thresholding_rtl: LUT = LUTRAM bucket, URAM bucket; BRAM reported 0 (FINN key-name bug,
+        fixed in FINN+, which reports the BRAM18 bucket)."""
         mem = threshold_rtl_memories(self)
-        return LayerCost(cycles=stream_cycles(self), lut=mem["LUTRAM"], bram18=0, uram=mem["URAM"])
+        bram = mem["BRAM18"] if ctx.generation == Generation.FINN_PLUS else 0
+        return LayerCost(cycles=stream_cycles(self), lut=mem["LUTRAM"], bram18=bram, uram=mem["URAM"])
 
 
 def channelwise_resources(layer: Any) -> tuple[int, int]:

@@ -16,7 +16,7 @@ from nash.hw.costs import CostContext, LayerCost
 from nash.hw.enums import Backend, Generation, MemMode, RamStyle
 from nash.hw.kinds.mac import MacLayer, acc_bound, dsp_hls, lut_hls_core
 from nash.hw.kinds.mvau import bram_ladder
-from nash.hw.layers import HwLayer
+from nash.hw.layers import HwLayer, meets
 
 __all__ = ["VVAU"]
 
@@ -53,7 +53,7 @@ class VVAU(MacLayer):
     def fold(self, target: float, ctx: CostContext, wwidth_max: int) -> VVAU:
         """§7: SIMD 1, least PE up to C; at PE = C still missing the target, least SIMD up to kh*kw."""
         layer = dataclasses.replace(self, simd=1).least_parallel("pe", self.channels, target, ctx)
-        if layer.pe == self.channels and layer.cost(ctx).cycles > target:
+        if layer.pe == self.channels and not meets(layer.cost(ctx).cycles, target, ctx):
             layer = layer.least_parallel("simd", self.taps, target, ctx)
         return layer
 

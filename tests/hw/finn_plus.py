@@ -1,0 +1,136 @@
+"""``nash hw estimate --generation finn-plus`` against the real FINN+ flow, layer by layer.
+
+Shared by ``test_finn_plus.py`` and ``bench/hw_vs_finn_bench.py``. FINN+ runs through
+``nash.finn.build`` (its own SetFolding for a target fps); its final folding config (keys = FINN+
+node names) is then applied to our lowering of the same file, so both sides cost the same folding.
+Per layer the kind, cycles, LUT, BRAM18, URAM and DSP are compared; ``KNOWN`` lists the differences
+we keep on purpose (see docs/hw.md, "finn-plus vs FINN+").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+FIELDS = ("cycles", "lut", "bram18", "uram", "dsp")
+_FINN_KEYS = {"lut": "LUT", "bram18": "BRAM_18K", "uram": "URAM", "dsp": "DSP"}
+
+# (kind, field) -> (relative tolerance, cause); every other field must be equal.
+KNOWN: dict[tuple[str, str], tuple[float, str]] = {}
+
+
+def export_brevitas(name: str, out: Path) -> Path:
+    """Brevitas bnn_pynq example ``name`` (untrained, seed 0) exported to QONNX and cleaned up."""
+    import torch
+    from brevitas.export import export_qonnx
+    from brevitas_examples.bnn_pynq.models import model_with_cfg
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.util.cleanup import cleanup_model
+
+    torch.manual_seed(0)
+    model, _ = model_with_cfg(name, pretrained=False)
+    shape = (1, 3, 32, 32) if name.startswith("cnv") else (1, 1, 28, 28)
+    path = out / f"{name}.onnx"
+    export_qonnx(model.eval(), torch.randn(*shape), str(path))
+    cleanup_model(ModelWrapper(str(path))).save(str(path))
+    return path
+
+
+def export_resnet(version: str, out: Path, input_shape: str = "3x32x32", classes: int = 10,
+                  width: int = 8, stem: str = "imagenet") -> Path:
+    """Untrained ResNet18 w2a2 (original ``o`` or the paper's NASH genotype ``v3``), seed 0."""
+    import torch
+
+    from nash.hw.from_arch import export_arch
+
+    genotype = None
+    if version != "o":
+        from nash.space.reference import PACKAGED_REFERENCE, load_reference_genotypes
+
+        genotype = str(out / f"paper-{version}.json")
+        load_reference_genotypes(PACKAGED_REFERENCE)[version].save(genotype)
+    torch.manual_seed(0)
+    d = out / f"resnet18-{version}-{input_shape}"
+    d.mkdir(parents=True, exist_ok=True)
+    return Path(
+        export_arch(
+            "resnet18",
+            bits="w2a2",
+            input_shape=input_shape,
+            num_classes=classes,
+            genotype=genotype,
+            strategy=None if version == "o" else version,
+            width=width,
+            stem=stem,
+            out_dir=str(d),
+        )
+    )
+
+
+def finn_plus(onnx_path: Path, out: Path, target_fps: float, clock_ns: float = 5.0) -> dict[str, Any]:
+    """FINN+ (``nash.finn.build``, with LabelSelect) at ``target_fps``: summary + final folding config."""
+    from nash.finn import build
+
+    summary = build(onnx_path, out, target_fps=target_fps, clock_ns=clock_ns, progress=False)
+    folding = json.loads((out / "report" / "final_folding_config.json").read_text())
+    return {"summary": summary, "folding": folding, "folding_file": out / "report" / "final_folding_config.json"}
+
+
+def ours(onnx_path: Path, folding_file: Path, clock_ns: float = 5.0) -> Any:
+    """``nash hw estimate --generation finn-plus --folding <FINN+'s folding>`` on the same file."""
+    from nash.config.hw import HwConfig
+    from nash.hw import estimate_model
+
+    cfg = HwConfig(
+        fold="file", folding_file=str(folding_file), generation="finn-plus", clock_ns=clock_ns, label_select=True
+    )
+    return estimate_model(onnx_path, cfg)
+
+
+def kind(name: str) -> str:
+    """FINN+ node name -> op kind (``MVAU_hls_3`` -> ``MVAU_hls``)."""
+    return re.sub(r"_\d+$", "", name)
+
+
+def compare(est: Any, summary: dict[str, Any]) -> dict[str, Any]:
+    """Per-layer agreement of our estimate with FINN+'s: rows, differences, counts."""
+    theirs = {r["name"]: r for r in summary["layers"]}
+    mine = {la.name: (la, c) for la, c in zip(est.layers, est.costs)}
+    rows, diffs, known = [], [], []
+    for name in list(theirs) + [n for n in mine if n not in theirs]:
+        t, m = theirs.get(name), mine.get(name)
+        row: dict[str, Any] = {"name": name, "in_finn": t is not None, "in_ours": m is not None}
+        if t is None or m is None:
+            diffs.append({"name": name, "field": "layer", "ours": m is not None, "finn": t is not None})
+            rows.append(row)
+            continue
+        la, c = m
+        for f in FIELDS:
+            o = int(c.cycles) if f == "cycles" else float(getattr(c, f))
+            v = int(t["cycles"]) if f == "cycles" else float(t[_FINN_KEYS[f]])
+            row[f] = (o, v)
+            if o == v:
+                continue
+            tol = KNOWN.get((kind(name), f))
+            d = {"name": name, "field": f, "ours": o, "finn": v}
+            if tol is not None and abs(o - v) <= tol[0] * max(abs(v), 1):
+                known.append(d | {"cause": tol[1]})
+            else:
+                diffs.append(d)
+        rows.append(row)
+    exact = sum(1 for r in rows if r["in_finn"] and r["in_ours"] and all(r[f][0] == r[f][1] for f in FIELDS))
+    return {"rows": rows, "diffs": diffs, "known": known, "layers": len(rows), "exact": exact}
+
+
+def table(result: dict[str, Any]) -> str:
+    """Readable per-layer comparison: ours / FINN+ for each field that differs."""
+    lines = []
+    for r in result["rows"]:
+        if not (r["in_finn"] and r["in_ours"]):
+            lines.append(f"  {r['name']:<36} only in {'FINN+' if r['in_finn'] else 'ours'}")
+            continue
+        bad = [f"{f} {r[f][0]:g}/{r[f][1]:g}" for f in FIELDS if r[f][0] != r[f][1]]
+        lines.append(f"  {r['name']:<36} {'equal' if not bad else 'ours/FINN+: ' + ', '.join(bad)}")
+    return "\n".join(lines)
