@@ -81,13 +81,17 @@ def test_torn_csv_rows_and_empty_status_are_refused(tmp_path):
     good = "resnet18,o,w2a2,80.0,ok,\n"
     bad = tmp_path / "results.csv"
     bad.write_text(head + good + "resnet18,v4,w2a2,7\n")  # cut short: 4 of 6 cells
-    with pytest.raises(ResultsError, match=rf"{re.escape(str(bad))} line 3 has 4 cells, the header 6: .*torn"):
+    with pytest.raises(
+        ResultsError, match=rf"{re.escape(str(bad))} line 3 has 4 cells, the header 6: .*torn"
+    ):
         load_results(bad)
     bad.write_text(head + "resnet18,v4,w2a2,70.0,ok,,surplus\n" + good)  # a cell too many
     with pytest.raises(ResultsError, match=r"results.csv line 2 has 7 cells, the header 6"):
         load_results(bad)
     bad.write_text(head + good + "resnet18,v4,w2a2,70.0,,\n")  # every cell, but no status
-    with pytest.raises(ResultsError, match=r"results.csv line 3: column 'status' is empty, expected ok or failed"):
+    with pytest.raises(
+        ResultsError, match=r"results.csv line 3: column 'status' is empty, expected ok or failed"
+    ):
         load_results(tmp_path)
     (tmp_path / "results.json").write_text(json.dumps([{"backbone": "resnet18", "version": "o", "bits": "w2a2",
                                                          "status": None}]))  # fmt: skip

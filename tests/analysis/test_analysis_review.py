@@ -133,6 +133,11 @@ def test_stage_times_from_stage_records(demo):
     assert _by_cell(rv.times_table(rows, records, searches)[0])["v4 w4a4"]["hw"] == "\u26a0 interrupted"
     # while another `nash run` holds the experiment the stage may still be running
     assert _by_cell(rv.times_table(rows, records, searches, running=True)[0])["v4 w4a4"]["hw"] == "running"
+    records[5].seconds["hw"] = 30.0  # a train stage's time comes from its epoch log even then
+    assert (
+        _by_cell(rv.times_table(rows, records, searches)[0])["v4 w4a4"]["hw"]
+        == "\u26a0 interrupted after 30 s"
+    )
 
 
 def test_curves_are_drawn_into_the_report(demo):

@@ -371,7 +371,12 @@ def test_finished_record_keeps_started_and_its_attempt(fakes, tmp_path):
         rec = _record(root, stage, "resnet18-o-w2a2")
         assert rec["status"] == "ok" and rec["started"] <= rec["finished"], rec
         assert rec["attempts"] == [
-            {"started": rec["started"], "finished": rec["finished"], "seconds": rec["seconds"], "status": "ok"}
+            {
+                "started": rec["started"],
+                "finished": rec["finished"],
+                "seconds": rec["seconds"],
+                "status": "ok",
+            }
         ]
         assert rec["seconds_total"] == rec["seconds"]
 
@@ -397,7 +402,9 @@ def test_seconds_total_counts_the_interrupted_attempt(fakes, tmp_path, monkeypat
         _run(_cfg(versions=["o"]), root)
     cell = root / "train" / "resnet18-o-w2a2"
     rec = _record(root, "train", "resnet18-o-w2a2")
-    assert rec["status"] == "running" and rec["attempts"] == [{"started": rec["started"], "status": "running"}]
+    assert rec["status"] == "running" and rec["attempts"] == [
+        {"started": rec["started"], "status": "running"}
+    ]
     # the killed attempt started 100 s ago and wrote its last file 60 s after it started
     begun = time.time() - 100
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(begun))

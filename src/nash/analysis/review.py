@@ -322,8 +322,9 @@ def unfinished_stages(
 def _time_text(seconds: float | None, status: str | None, running: bool = False) -> str:
     if status == "failed":
         return f"{WARN} failed" + (f" after {fmt_seconds(seconds)}" if seconds is not None else "")
-    if seconds is None and status == "running":
-        return "running" if running else f"{WARN} interrupted"
+    if status == "running":
+        after = f" after {fmt_seconds(seconds)}" if seconds is not None else ""  # from the epoch log
+        return "running" if running else f"{WARN} interrupted{after}"
     return fmt_seconds(seconds)
 
 

@@ -179,8 +179,13 @@ def run_stage(
     started = _now()
     atomic_write_json(
         directory / MARKER,
-        {**base, "status": "running", "started": started, "seconds_total": _total(attempts),
-         "attempts": [*attempts, {"started": started, "status": "running"}]},  # fmt: skip
+        {
+            **base,
+            "status": "running",
+            "started": started,
+            "seconds_total": _total(attempts),
+            "attempts": [*attempts, {"started": started, "status": "running"}],
+        },  # fmt: skip
     )
     if on_start is not None:
         on_start(resume, reason)
