@@ -18,11 +18,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from nash.analysis.runs import experiment_running
 from nash.config.base import from_dict, load_config, save_config
 from nash.config.pipeline import STAGES, ExperimentConfig
 from nash.errors import ConfigError, LockError
 from nash.pipeline import StageChanged, run_experiment
-from nash.pipeline.lock import LOCK_NAME, experiment_lock
+from nash.pipeline.lock import LOCK_NAME, experiment_lock, lock_holder
 from nash.pipeline.steps import STEPS
 
 EXP = {
@@ -317,11 +318,15 @@ def test_lock_held_by_another_process_names_its_pid(tmp_path):
         with pytest.raises(LockError, match=rf"pid {holder.pid} "):
             with experiment_lock(tmp_path, log=lambda s: None):
                 pass
+        # what the report asks to tell "running" from "interrupted" (it only looks, never locks)
+        assert lock_holder(tmp_path)["pid"] == str(holder.pid) and experiment_running(tmp_path)
     finally:
         holder.kill()
         holder.wait()
+    assert lock_holder(tmp_path) is None and not experiment_running(tmp_path)
     with experiment_lock(tmp_path, log=lambda s: None):  # a killed holder frees it at once
-        pass
+        assert not experiment_running(tmp_path)  # the report written by this very run
+    assert lock_holder(tmp_path / "elsewhere") is None and not (tmp_path / "elsewhere").exists()
 
 
 def test_progress_lines_and_step_table(fakes, tmp_path):
