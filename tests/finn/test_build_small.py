@@ -171,3 +171,10 @@ def test_cli_build_prints_summary(tiny: Path, tmp_path: Path, capsys: pytest.Cap
     assert rc == 0
     assert "HW layers in one dataflow partition" in out and "fps" in out
     assert "Vivado/Vitis not found" in out
+
+
+def test_without_label_select_output_scale_stays_outside(tiny: Path, tmp_path: Path) -> None:
+    s = build(tiny, tmp_path / "out", label_select=False, progress=False)
+    outside = s["nodes"]["outside_partition"]
+    assert outside[0] == "Transpose_0 (Transpose)" and len(outside) == 2 and outside[1].endswith("(Mul)")
+    assert "LabelSelect_hls" not in s["nodes"]["hw_layer_kinds"]

@@ -63,9 +63,15 @@ def _meta(model: Any) -> dict[str, str]:
 
 
 def _allowed_outside(model: Any, node: Any) -> bool:
-    """The documented I/O nodes that may stay on the host: a layout transpose of the graph input."""
-    inp = model.graph.input[0].name
-    return node.op_type == "Transpose" and list(node.input) == [inp]
+    """The documented I/O nodes that may stay on the host: the layout transpose of the graph input,
+    and (only without LabelSelect) the float ``Mul`` that scales the integer logits at the output."""
+    inp, out = model.graph.input[0].name, model.graph.output[0].name
+    if node.op_type == "Transpose" and list(node.input) == [inp]:
+        return True
+    if node.op_type == "Mul" and list(node.output) == [out] and model.get_initializer(node.input[1]) is not None:
+        prod = model.find_producer(node.input[0])
+        return prod is not None and prod.domain.startswith("finn.custom_op.fpgadataflow")
+    return False
 
 
 def _check_hw(model: Any) -> list[Any]:
@@ -408,7 +414,11 @@ def _run(model: Any, src: Path, tmp: Path, out: Path, **kw: Any) -> dict[str, An
         "nodes": {
             "inside_partition": len(df.graph.node),
             "outside_partition": [f"{n.name} ({n.op_type})" for n in outside_parent],
-            "outside_documented": [f"{n.name} ({n.op_type}): input layout NCHW -> NHWC on the host" for n in outside],
+            "outside_documented": [
+                f"{n.name} ({n.op_type}): "
+                + ("input layout NCHW -> NHWC on the host" if n.op_type == "Transpose" else "output scale on the host")
+                for n in outside
+            ],
             "hw_layer_kinds": steps.op_histogram(df),
             "all_hw_layers": all(n.domain.startswith(steps.HW_DOMAIN) for n in df.graph.node),
         },

@@ -123,14 +123,17 @@ def add_input_preprocessing(model: Any, prep: Mapping[str, Any]) -> Any:
 
 
 def _refresh(model: Any) -> Any:
-    """Shapes and datatypes after a change (FINN's per-transformation tidy minus the renaming)."""
+    """Shapes and datatypes after a change (FINN's per-transformation tidy minus the renaming).
+
+    Runs in place without qonnx's per-transform clean-up (the caller cleans up once).
+    """
     from qonnx.transformation.infer_datatypes import InferDataTypes
     from qonnx.transformation.infer_shapes import InferShapes
     from qonnx.transformation.remove import RemoveIdentityOps
 
-    model = model.transform(RemoveIdentityOps())
-    model = model.transform(InferShapes())
-    return model.transform(InferDataTypes())
+    for t in (RemoveIdentityOps(), InferShapes(), InferDataTypes()):
+        model = model.transform(t, make_deepcopy=False, cleanup=False)
+    return model
 
 
 def run_until_stable(model: Any, transforms: Sequence[Any], *, max_rounds: int = 8) -> Any:
@@ -151,8 +154,8 @@ def run_until_stable(model: Any, transforms: Sequence[Any], *, max_rounds: int =
                     break
                 changed = True
             if changed:
-                model.cleanup()
                 model = _refresh(model)
+                model.cleanup()
                 round_changed = True
         if not round_changed:
             break
