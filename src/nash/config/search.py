@@ -10,9 +10,13 @@ from dataclasses import dataclass
 
 from nash.errors import ConfigError, GenotypeError
 from nash.space import STEMS, list_backbones, list_strategies
+from nash.space.derivation import DERIVATIONS
 from nash.space.ops import check_ops
 
-__all__ = ["SearchConfig"]
+__all__ = ["SearchConfig", "ALPHA_GRADS", "NODE_ACTS"]
+
+ALPHA_GRADS = ("pair", "full")
+NODE_ACTS = ("relu", "tanh")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,12 @@ class SearchConfig:
     arch_lr: float = 3e-4  # alpha Adam learning rate
     arch_betas: tuple[float, float] = (0.0, 0.999)  # alpha Adam betas
     arch_weight_decay: float = 1e-3  # alpha Adam weight decay
+    alpha_grad: str = "pair"  # pair: two ops sampled, gradient over the pair | full: one op, gradient over all ops
+    node_act: str = "relu"  # activation after every cascade sum of the supernet: relu | tanh (reference)
+    nas_search_bits: str = "float"  # float | version: NAS convs binary (v1..v3) / 8-bit (v4), backbone float
+    derivation: str = "default"  # default | reference: the authors' genotype parsers (docs/recipe.md)
+    v3_fallback_bug: bool = True  # derivation reference, v3, resnet18: second fallback keeps the first ranking's node
+    recipe: str = "default"  # the preset these settings started from (nash.config.recipes), recorded
     seed: int = 0  # seeds torch, numpy, python and the path sampler
     device: str | None = None  # cpu | cuda | cuda:N (None: cuda if available)
 
@@ -81,6 +91,16 @@ class SearchConfig:
             raise ConfigError(f"lr_min: must be in [0, lr={self.lr}], got {self.lr_min}")
         if len(self.arch_betas) != 2 or not all(0.0 <= b < 1.0 for b in self.arch_betas):
             raise ConfigError(f"arch_betas: need two values in [0, 1), got {self.arch_betas}")
+        for name, allowed in (
+            ("alpha_grad", ALPHA_GRADS),
+            ("node_act", NODE_ACTS),
+            ("nas_search_bits", ("float", "version")),
+            ("derivation", DERIVATIONS),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}")
+        if self.quantized_proxy and self.nas_search_bits != "float":
+            raise ConfigError("quantized_proxy and nas_search_bits: version are exclusive; pick one")
         if self.grad_clip <= 0:
             raise ConfigError(f"grad_clip: must be > 0, got {self.grad_clip}")
 

@@ -45,6 +45,8 @@ class Architect:
         supernet: the supernet whose ``alpha`` is trained.
         lr, betas, weight_decay: Adam settings (reference: 3e-4, (0, 0.999), 1e-3).
         n_paths: ops sampled per edge (2 = ProxylessNAS two-path; the gradient is renormalised over them).
+        alpha_grad: ``pair`` (two-path, default) or ``full`` (one op sampled from the full softmax,
+            gradient over every op of the edge, as the reference code).
     """
 
     def __init__(
@@ -54,9 +56,11 @@ class Architect:
         betas: tuple[float, float] = (0.0, 0.999),
         weight_decay: float = 1e-3,
         n_paths: int = 2,
+        alpha_grad: str = "pair",
     ) -> None:
         self.net = supernet
         self.n_paths = n_paths
+        self.full = alpha_grad == "full"
         self.optimizer = torch.optim.Adam([supernet.alpha], lr=lr, betas=betas, weight_decay=weight_decay)
 
     def step(self, x: Tensor, y: Tensor, generator: torch.Generator | None = None) -> tuple[float, int]:
@@ -66,7 +70,7 @@ class Architect:
         for p in weights:  # freeze the weights: no weight gradients are computed at all
             p.requires_grad_(False)
         try:
-            plan = self.net.sample(self.n_paths, generator, gated=True)
+            plan = self.net.sample(self.n_paths, generator, gated=True, full=self.full)
             self.optimizer.zero_grad(set_to_none=True)
             logits = self.net(x, plan)
             loss = F.cross_entropy(logits, y)

@@ -13,6 +13,7 @@ from nash.config.search import SearchConfig
 from nash.errors import ConfigError, GenotypeError
 from nash.search.supernet import Supernet
 from nash.space import Strategy, cell_specs, create_strategy
+from nash.space.derivation import reference_candidates
 
 __all__ = [
     "PROXY_BITS",
@@ -42,8 +43,21 @@ def build_supernet(cfg: SearchConfig, num_classes: int, in_channels: int, strate
     except GenotypeError as exc:
         raise ConfigError(f"backbone/cell_layers: {exc}") from None
     backbone_bits, nas_bits = PROXY_BITS if cfg.quantized_proxy else (None, None)
+    if cfg.nas_search_bits == "version":  # reference: binary NAS convs (8-bit for v4), float backbone
+        nas_bits = 8 if cfg.strategy == "v4" else 1
+    candidates = strategy.candidates
+    if cfg.derivation == "reference":  # the authors' search samples the version's primitives everywhere
+        candidates = reference_candidates(cfg.strategy)
     return Supernet(
-        cells, strategy.candidates, num_classes, in_channels, cfg.width, cfg.stem, backbone_bits, nas_bits
+        cells,
+        candidates,
+        num_classes,
+        in_channels,
+        cfg.width,
+        cfg.stem,
+        backbone_bits,
+        nas_bits,
+        node_act=cfg.node_act,
     )
 
 

@@ -33,6 +33,7 @@ from nash.runtime import (
 from nash.search.architect import Architect, WeightTrainer
 from nash.search.build import build_loaders, build_strategy, build_supernet, cycle_batches
 from nash.space import Genotype, Strategy
+from nash.space.derivation import derive_genotype
 
 __all__ = ["run_search", "SearchRun"]
 
@@ -53,7 +54,9 @@ class SearchRun:
         self.net = build_supernet(cfg, self.info.num_classes, self.info.shape[0], self.strategy).to(
             self.device
         )
-        self.architect = Architect(self.net, cfg.arch_lr, tuple(cfg.arch_betas), cfg.arch_weight_decay)
+        self.architect = Architect(
+            self.net, cfg.arch_lr, tuple(cfg.arch_betas), cfg.arch_weight_decay, alpha_grad=cfg.alpha_grad
+        )
         self.trainer = WeightTrainer(self.net, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.grad_clip)
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             self.trainer.optimizer, T_max=cfg.epochs, eta_min=cfg.lr_min
@@ -140,8 +143,14 @@ class SearchRun:
 
     def derive(self) -> Genotype:
         """The strategy's genotype from the current alphas, with the search meta attached."""
-        genotype = self.strategy.derive(
-            self.cfg.backbone, self.net.alphas_per_cell(), self.cfg.cell_layers, probabilities=True
+        genotype = derive_genotype(
+            self.strategy,
+            self.cfg.backbone,
+            self.net.alphas_per_cell(),
+            self.cfg.cell_layers,
+            derivation=self.cfg.derivation,
+            probabilities=True,
+            v3_fallback_bug=self.cfg.v3_fallback_bug,
         )
         meta = dict(genotype.meta)
         meta.update(
@@ -204,7 +213,10 @@ def run_search(
 
 def _check_same_config(cfg: SearchConfig, saved: dict[str, Any]) -> None:
     now = to_dict(cfg)
+    defaults = to_dict(SearchConfig())
     for key, value in now.items():
+        if key not in saved and value == defaults.get(key):
+            continue  # a setting added after the checkpoint was written, left at its default
         if key not in _RESUME_FREE and saved.get(key) != value:
             raise TrainingError(
                 f"checkpoint was written with {key}={saved.get(key)!r}, not {value!r}; resume with the "

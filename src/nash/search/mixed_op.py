@@ -10,6 +10,10 @@ One edge of the supernet holds one module per candidate op (built from the one o
   ``o_act + sum_k (g_k - sg(g_k)) * sg(o_k)``: its value is the active op's output, its gradient
   w.r.t. the gate ``g_k`` is ``<dL/dout, o_k>``, and ``g = onehot + p - sg(p)`` turns that into the
   binary-gate gradient ``dL/dalpha_i = sum_j dL/dg_j p_j (delta_ij - p_i)`` by plain autograd.
+* ``alpha_grad: full`` (the reference code's estimator): one op is sampled per edge from the
+  full softmax and made active; every other candidate's output is evaluated as well (no grad,
+  float convs batched into one convolution) so that ``dL/dalpha_i`` sums over *all* ops of the
+  edge, with the unrenormalised probabilities (:meth:`MixedOp.forward_full`, :func:`full_gates`).
 * ``all`` mode is the DARTS mixed op (softmax-weighted sum of every candidate), kept as the
   memory/speed baseline of ``bench/search_bench.py``.
 
@@ -22,9 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nash.models.layers import ConvBN
 from nash.models.ops import create_op
 
-__all__ = ["MixedOp", "sample_paths", "binary_gates"]
+__all__ = ["MixedOp", "sample_paths", "binary_gates", "full_gates"]
 
 
 class MixedOp(nn.Module):
@@ -84,6 +89,55 @@ class MixedOp(nn.Module):
             out = term if out is None else out + term
         return out
 
+    def forward_full(self, x: Tensor, k: int, gates: Tensor) -> Tensor | None:
+        """Edge output for ``alpha_grad: full``: the value of op ``k``, gate gradients of every op.
+
+        ``gates`` is the (K,) row of :func:`full_gates` (value ``onehot(k)``, gradient of the full
+        softmax), so autograd gives ``dL/dalpha_i = sum_j dL/dg_j p_j (delta_ij - p_i)`` over all
+        candidates. Op ``k``'s output is computed once and reused; the other candidates run once
+        under ``no_grad`` (their outputs are needed only as ``dL/dg_j = <dL/dout, o_j>``), and the
+        float convolutions among them run as one convolution (kernels zero-padded to the largest).
+        """
+        out = self._run(k, x)
+        others = [j for j in self.candidates if j != k and self.names[j] != "zero"]
+        if not others:
+            return out
+        with torch.no_grad():
+            values = self._run_many(others, x)
+        terms = [(gates[j] - gates[j].detach()) * o_j for j, o_j in values.items()]
+        if out is not None:
+            terms.append((gates[k] - gates[k].detach()) * out.detach())
+        total = torch.stack(terms).sum(0) if len(terms) > 1 else terms[0]
+        return total if out is None else out + total
+
+    def _run_many(self, cols: list[int], x: Tensor) -> dict[int, Tensor]:
+        """Outputs of ops ``cols`` on ``x`` (no grad); float ConvBN ops share one convolution."""
+        outputs: dict[int, Tensor] = {}
+        fused = []
+        for j in cols:
+            m = self.ops[self.names[j]]
+            if isinstance(m, ConvBN) and type(m.conv) is nn.Conv2d:
+                fused.append((j, m))
+            else:
+                outputs[j] = self._run(j, x).detach()  # detach: identity returns x itself
+        if len(fused) == 1:
+            j, m = fused[0]
+            outputs[j] = m(x)
+        elif fused:
+            k_max = max(m.conv.kernel_size[0] for _, m in fused)
+            weights = []
+            for _, m in fused:
+                pad = (k_max - m.conv.kernel_size[0]) // 2
+                weights.append(F.pad(m.conv.weight, (pad, pad, pad, pad)))
+            conv = fused[0][1].conv
+            y = F.conv2d(x, torch.cat(weights), stride=conv.stride, padding=k_max // 2)
+            start = 0
+            for j, m in fused:
+                c = m.conv.out_channels
+                outputs[j] = m.bn(y[:, start : start + c])
+                start += c
+        return outputs
+
     def forward_all(self, x: Tensor, weights: Tensor) -> Tensor | None:
         """DARTS mixed op: ``sum_k weights[k] * o_k`` over every candidate (weights: (n_ops,))."""
         out = None
@@ -139,4 +193,23 @@ def binary_gates(logits: Tensor, idx: Tensor, active: Tensor) -> Tensor:
     idx = idx.to(logits.device)
     p = torch.softmax(logits.gather(1, idx), dim=-1)  # (E, P)
     onehot = F.one_hot(active.to(logits.device), idx.shape[1]).to(p.dtype)
+    return onehot + (p - p.detach())
+
+
+def full_gates(logits: Tensor, mask: Tensor, idx: Tensor) -> Tensor:
+    """Gates over *every* op of each edge for ``alpha_grad: full`` (the reference estimator).
+
+    ``p = softmax(logits)`` over the edge's candidates (masked ops: probability 0); the result has
+    the value of ``onehot(idx)`` and the gradient of ``p``, so for any loss
+    ``dL/dalpha_i = sum_j dL/dg_j * p_j * (delta_ij - p_i)`` over all candidates ``i, j``.
+
+    Args:
+        logits: (E, K) alpha rows; mask: (E, K) candidate mask; idx: (E,) or (E, 1) sampled op.
+
+    Returns:
+        (E, K) gates on the device of ``logits``.
+    """
+    idx = idx.reshape(-1).to(logits.device)
+    p = torch.softmax(logits.masked_fill(~mask.to(logits.device), float("-inf")), dim=-1)
+    onehot = F.one_hot(idx, logits.shape[1]).to(p.dtype)
     return onehot + (p - p.detach())

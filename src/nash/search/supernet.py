@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from nash.models.layers import conv2d
-from nash.search.mixed_op import MixedOp, binary_gates, sample_paths
+from nash.search.mixed_op import MixedOp, binary_gates, full_gates, sample_paths
 from nash.space import OPS, CellSpec, Edge, cell_edges
 
 __all__ = ["PathPlan", "SearchCell", "Supernet"]
@@ -39,6 +39,7 @@ class PathPlan:
         idx: (E, P) long op columns per edge (P = 1 single path, 2 two-path alpha step).
         active: (E,) position in ``idx`` of the op whose output is used.
         gated: build binary gates so the loss has a gradient w.r.t. alpha.
+        full: with ``gated``, the gradient reaches every op of the edge (``alpha_grad: full``).
         dense: DARTS baseline: every candidate runs, weighted by ``softmax(alpha)`` (idx ignored).
     """
 
@@ -46,6 +47,7 @@ class PathPlan:
     active: Tensor
     gated: bool = False
     dense: bool = False
+    full: bool = False  # alpha_grad full: gates over every op of the edge (idx holds one op)
 
 
 class SearchCell(nn.Module):
@@ -59,6 +61,7 @@ class SearchCell(nn.Module):
         candidates: Sequence[tuple[int, ...]],
         backbone_bits: int | None = None,
         nas_bits: int | None = None,
+        node_act: str = "relu",
     ) -> None:
         super().__init__()
         self.spec = spec
@@ -79,7 +82,7 @@ class SearchCell(nn.Module):
         for edge, cand in zip(cell_edges(spec), candidates, strict=True):
             src_c, src_s = (c_in, stride) if edge.src == 0 else (c_out, 1)
             self.edges.append(MixedOp(src_c, c_out, src_s, OPS, cand, nas_bits))
-        self.act = nn.ReLU()
+        self.act = nn.Tanh() if node_act == "tanh" else nn.ReLU()
 
     def forward(self, x: Tensor, edge_fn: Callable[[int, MixedOp, Tensor], Tensor | None]) -> Tensor:
         """Run the cell; ``edge_fn(local_edge_index, mixed_op, x_i)`` evaluates one edge."""
@@ -107,6 +110,7 @@ class Supernet(nn.Module):
         width: channels of stage 0 (stage s has ``width * 2**s``).
         stem: ``"small"`` (3x3 s1) or ``"imagenet"`` (7x7 s2 + 3x3 s2 max pool).
         backbone_bits / nas_bits: quantised-proxy weight bits (``None``: full precision).
+        node_act: activation after every cascade sum, ``relu`` or ``tanh`` (the reference search).
     """
 
     def __init__(
@@ -119,6 +123,7 @@ class Supernet(nn.Module):
         stem: str = "small",
         backbone_bits: int | None = None,
         nas_bits: int | None = None,
+        node_act: str = "relu",
     ) -> None:
         super().__init__()
         self.stem = _stem(stem, in_channels, width)
@@ -128,7 +133,7 @@ class Supernet(nn.Module):
         for spec in cells:
             c_out = width * 2**spec.stage
             cand = [tuple(OPS.index(n) for n in candidates(edge)) for edge in cell_edges(spec)]
-            self.cells.append(SearchCell(spec, c_prev, c_out, cand, backbone_bits, nas_bits))
+            self.cells.append(SearchCell(spec, c_prev, c_out, cand, backbone_bits, nas_bits, node_act))
             rows.extend(cand)
             c_prev = c_out
         mask = torch.zeros(len(rows), len(OPS), dtype=torch.bool)
@@ -164,10 +169,15 @@ class Supernet(nn.Module):
         probs = self.probabilities().detach().cpu().tolist()
         return [probs[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:])]
 
-    def sample(self, n_paths: int, generator: torch.Generator | None = None, gated: bool = False) -> PathPlan:
-        """Sample ``n_paths`` ops per edge from ``softmax(alpha)`` (masked ops never)."""
-        idx, active = sample_paths(self.alpha, self.mask, n_paths, generator)
-        return PathPlan(idx, active, gated=gated)
+    def sample(
+        self, n_paths: int, generator: torch.Generator | None = None, gated: bool = False, full: bool = False
+    ) -> PathPlan:
+        """Sample ``n_paths`` ops per edge from ``softmax(alpha)`` (masked ops never).
+
+        ``full``: one op per edge whose gate gradient covers every op (``alpha_grad: full``).
+        """
+        idx, active = sample_paths(self.alpha, self.mask, 1 if full else n_paths, generator)
+        return PathPlan(idx, active, gated=gated, full=full)
 
     def argmax_plan(self) -> PathPlan:
         """The most likely op of every edge (deterministic; for evaluation)."""
@@ -202,6 +212,9 @@ class Supernet(nn.Module):
             return lambda e, op, h: op.forward_all(h, weights[e])
         idx = plan.idx.tolist()
         active = plan.active.tolist()
+        if plan.gated and plan.full:
+            full = full_gates(self.alpha, self.mask, plan.idx)
+            return lambda e, op, h: op.forward_full(h, idx[e][0], full[e])
         gates = binary_gates(self.alpha, plan.idx, plan.active) if plan.gated else None
         return lambda e, op, h: op(h, tuple(idx[e]), active[e], None if gates is None else gates[e])
 

@@ -103,8 +103,9 @@ class Genotype:
                 f"genotype has {n} cells but {self.backbone} (cell_layers={self._layers_label()}) "
                 f"has {len(specs)}; give one list of nodes per cell"
             )
+        allow_zero = self.meta.get("derivation") == "reference"  # the authors' v3 parser may keep zero
         for spec, cell in zip(specs, self.cells, strict=True):
-            _check_cell(spec, cell)
+            _check_cell(spec, cell, allow_zero)
         return self
 
     def _layers_label(self) -> str:
@@ -222,7 +223,7 @@ def parse_cells(raw: Any, aliases: Mapping[str, str] | None = None) -> Cells:
     return tuple(cells)
 
 
-def _check_cell(spec: CellSpec, cell: Any) -> None:
+def _check_cell(spec: CellSpec, cell: Any, allow_zero: bool = False) -> None:
     c = spec.index
     if not isinstance(cell, tuple) or len(cell) != spec.n_nodes:
         n = len(cell) if isinstance(cell, tuple) else type(cell).__name__
@@ -236,7 +237,7 @@ def _check_cell(spec: CellSpec, cell: Any) -> None:
         op, pred = node
         if op not in OPS:
             raise GenotypeError(f"cell {c} node {j}: unknown op {op!r}; valid ops: {', '.join(OPS)}")
-        if OP_TABLE[op].kind == "zero":  # derivation never keeps zero: every node has one NAS edge
+        if OP_TABLE[op].kind == "zero" and not allow_zero:  # derivation never keeps zero: every node has one NAS edge
             kept = ", ".join(o for o in OPS if OP_TABLE[o].kind != "zero")
             raise GenotypeError(
                 f"cell {c} node {j}: {op!r} cannot be a node's only op (the node would have no NAS edge); "

@@ -219,7 +219,11 @@ def check_strategy_rule(genotype: Genotype, strategy: str | None = None) -> None
     name = genotype.strategy if strategy is None else strategy
     if name not in list_strategies():
         return
-    broken = create_strategy(name).violations(genotype)
+    kwargs: dict[str, Any] = {}
+    if genotype.meta.get("derivation") == "reference" and name == genotype.strategy:
+        # the authors' parsers obey their own rule (v1: only max-pool is replaced), recorded in meta
+        kwargs["unfriendly"] = genotype.meta.get("unfriendly") or DEFAULT_UNFRIENDLY
+    broken = create_strategy(name, **kwargs).violations(genotype)
     if broken:
         more = f" (+{len(broken) - 1} more)" if len(broken) > 1 else ""
         raise GenotypeError(
