@@ -17,7 +17,10 @@ from nash.space import STEMS as MODEL_STEMS
 from nash.space import list_backbones
 from nash.space.quant import ORIGINAL, VERSIONS, parse_bits
 
-__all__ = ["TrainConfig", "VERSIONS", "STEMS"]
+__all__ = ["TrainConfig", "VERSIONS", "STEMS", "OPTIMIZERS", "SCHEDULES"]
+
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("cosine", "step")
 
 STEMS: tuple[str, ...] = ("auto", *MODEL_STEMS)  # "auto": small below 64 px, else imagenet
 
@@ -49,6 +52,13 @@ class TrainConfig:
     nesterov: bool = False  # Nesterov momentum
     warmup_epochs: float = 0.0  # linear warm-up length before the per-step cosine decay
     max_steps_per_epoch: int | None = None  # cap optimizer steps per epoch (quick runs)
+    optimizer: str = "sgd"  # sgd (momentum, decay on conv/linear weights) | adam (reference: lr 1e-3, wd 0)
+    schedule: str = "cosine"  # cosine (per step, after warm-up) | step (x lr_gamma every lr_step_epochs)
+    lr_step_epochs: int = 30  # step schedule: epochs between learning-rate drops
+    lr_gamma: float = 0.1  # step schedule: factor of each drop
+    grad_clip: float | None = None  # max global gradient norm (None: no clipping; reference: 5)
+    model: dict[str, Any] = field(default_factory=dict)  # ModelOptions fields (nash.models; docs/recipe.md)
+    recipe: str = "default"  # the preset these settings started from (nash.config.recipes), recorded
     seed: int = 0  # seeds model init, data order and augmentation
     device: str | None = None  # "cpu" | "cuda" | "cuda:N"; None: cuda if available
     workers: int = 0  # data-loader worker processes
@@ -74,6 +84,13 @@ class TrainConfig:
             raise ConfigError(f"version {self.version!r} needs a genotype; pass --genotype genotype.json")
         if self.stem not in STEMS:
             raise ConfigError(f"stem {self.stem!r} is unknown; use one of {', '.join(STEMS)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer {self.optimizer!r} is unknown; use one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"schedule {self.schedule!r} is unknown; use one of {', '.join(SCHEDULES)}")
+        from nash.space.model_options import ModelOptions
+
+        ModelOptions.from_dict(self.model)  # ConfigError naming a bad key or value
         parse_bits(self.bits)  # the one tag parser: wXaY with 1 <= X, Y <= 8
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
@@ -92,6 +109,10 @@ class TrainConfig:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.lr_step_epochs < 1 or not 0.0 < self.lr_gamma <= 1.0:
+            raise ConfigError(f"lr_step_epochs must be >= 1 and lr_gamma in (0, 1], got {self.lr_step_epochs}, {self.lr_gamma}")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ConfigError(f"grad_clip must be > 0 (or unset), got {self.grad_clip}")
         if self.weight_decay < 0 or self.warmup_epochs < 0 or self.workers < 0:
             raise ConfigError("weight_decay, warmup_epochs and workers must be >= 0")
 

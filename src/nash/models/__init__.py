@@ -20,6 +20,7 @@ from nash.models.layers import ConvBN, QuantAdd, add_act, branch_act, conv2d, si
 from nash.models.ops import NAS_OPS, OP_BUILDERS, create_op
 from nash.models.resnet import STEMS, Head, NashResNet, Stem
 from nash.models.summary import count_adds, count_params_macs, nas_edges_by_op, summarize
+from nash.space.model_options import ModelOptions
 from nash.space.quant import ADD_ACTS, VERSIONS, QuantSpec, nas_weight_bits_for
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Cell",
     "ConvBN",
     "Head",
+    "ModelOptions",
     "NashResNet",
     "QuantAdd",
     "QuantSpec",

@@ -24,6 +24,7 @@ from nash.errors import GenotypeError
 from nash.models.layers import ConvBN, QuantAdd, branch_act
 from nash.models.ops import create_op
 from nash.space import CellSpec
+from nash.space.model_options import ModelOptions
 from nash.space.quant import QuantSpec
 
 __all__ = ["Cell"]
@@ -38,6 +39,7 @@ class Cell(nn.Module):
         c_out: channels of ``x1..xN`` (``2 * c_in`` when ``spec.downsample``).
         quant: bit widths of every role.
         nodes: per node ``j = 1..N``: ``(op, predecessor)``; ``None`` builds the original group.
+        options: structural options (shortcut of cell 0, shortcut ReLU, x0 NAS ReLU, shared quantisers).
     """
 
     def __init__(
@@ -47,30 +49,35 @@ class Cell(nn.Module):
         c_out: int,
         quant: QuantSpec,
         nodes: Sequence[tuple[str, int]] | None = None,
+        options: ModelOptions | None = None,
     ) -> None:
         super().__init__()
         self.n_layers = spec.n_layers
         self.downsample = spec.downsample
         self.nodes = tuple((str(op), int(i)) for op, i in nodes) if nodes is not None else ()
         q = quant
+        opts = self.options = options or ModelOptions()
         stride = 2 if spec.downsample else 1
+        shared_main = branch_act(q.main_act_bits, opts.act1_relu) if opts.shared_quant else None
+        self._shared_add = QuantAdd(q.add_act, q.add_act_bits) if opts.shared_quant else None
         self.main_acts = nn.ModuleDict(
-            {str(j): branch_act(q.main_act_bits) for j in range(2, self.n_layers + 1)}
+            {str(j): shared_main or branch_act(q.main_act_bits, opts.act1_relu) for j in range(2, self.n_layers + 1)}
         )
         self.main_convs = nn.ModuleList(
             ConvBN(c_in if j == 1 else c_out, c_out, 3, stride if j == 1 else 1, q.main_weight_bits)
             for j in range(1, self.n_layers + 1)
         )
-        self.res_adds = nn.ModuleDict(
-            {str(j): QuantAdd(q.add_act, q.add_act_bits) for j in range(2, self.n_layers + 1, 2)}
-        )
+        self.res_adds = nn.ModuleDict({str(j): self._add(q) for j in range(2, self.n_layers + 1, 2)})
         self.shortcut = None
-        if spec.downsample:
-            self.shortcut = nn.Sequential(
-                branch_act(q.residual_act_bits), ConvBN(c_in, c_out, 1, 2, q.residual_weight_bits)
-            )
+        first_of_net = spec.index == 0 and opts.stage0_shortcut  # row 6: 1x1 conv shortcut at stride 1
+        if spec.downsample or first_of_net:
+            pre = branch_act(q.residual_act_bits, opts.act1_relu) if opts.shortcut_act else nn.Identity()
+            self.shortcut = nn.Sequential(pre, ConvBN(c_in, c_out, 1, stride, q.residual_weight_bits))
         self._build_nas(spec, c_in, c_out, q)
-        self.out_act = branch_act(q.main_act_bits)
+        self.out_act = shared_main or branch_act(q.main_act_bits, opts.act1_relu)
+
+    def _add(self, q: QuantSpec) -> QuantAdd:
+        return self._shared_add or QuantAdd(q.add_act, q.add_act_bits)
 
     def _build_nas(self, spec: CellSpec, c_in: int, c_out: int, q: QuantSpec) -> None:
         """One op + one QuantAdd per non-zero node, one NAS activation per used source node."""
@@ -82,15 +89,19 @@ class Cell(nn.Module):
         self.nas_ops = nn.ModuleDict()
         self.nas_adds = nn.ModuleDict()
         self.nas_acts = nn.ModuleDict()
+        opts = self.options
+        shared_nas = branch_act(q.nas_act_bits, opts.act1_relu) if opts.shared_quant else None
         for j, (op, i) in enumerate(self.nodes, start=1):
             sizing = spec.downsample and i == 0
             module = create_op(op, c_in if sizing else c_out, c_out, 2 if sizing else 1, q.nas_weight_bits)
             if module is None:  # zero op: no branch, no add
                 continue
             self.nas_ops[str(j)] = module
-            self.nas_adds[str(j)] = QuantAdd(q.add_act, q.add_act_bits)
-            if str(i) not in self.nas_acts:  # one NAS activation per source node, shared by its edges
-                self.nas_acts[str(i)] = branch_act(q.nas_act_bits)
+            self.nas_adds[str(j)] = self._add(q)
+            if i == 0 and not opts.x0_nas_act:  # reference: x0 is read as the previous cell left it
+                self.nas_acts["0"] = nn.Identity()
+            elif str(i) not in self.nas_acts:  # one NAS activation per source node, shared by its edges
+                self.nas_acts[str(i)] = shared_nas or branch_act(q.nas_act_bits, opts.act1_relu)
 
     def forward(self, x0: Tensor) -> Tensor:
         """(N, c_in, H, W) main-quantized -> (N, c_out, H / stride, W / stride) main-quantized."""

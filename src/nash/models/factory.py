@@ -14,6 +14,7 @@ from torch import nn
 from nash.errors import ConfigError, GenotypeError, ModelError
 from nash.models.resnet import NashResNet
 from nash.space import Genotype, cell_specs, check_strategy_rule
+from nash.space.model_options import ModelOptions
 from nash.space.quant import ORIGINAL, QuantSpec, check_version
 
 __all__ = ["build_model", "arch_dict", "model_from_arch"]
@@ -27,6 +28,7 @@ def build_model(
     in_channels: int = 3,
     width: int = 64,
     stem: str = "imagenet",
+    options: ModelOptions | None = None,
 ) -> nn.Module:
     """Build the quantized original (``genotype=None``) or NASH network of ``backbone``.
 
@@ -38,6 +40,7 @@ def build_model(
         in_channels: image channels (1 for Fashion-MNIST, 3 for CIFAR/ImageNet).
         width: channels of the first stage (64 at paper scale).
         stem: ``"imagenet"`` (7x7 s2 + max pool) or ``"small"`` (3x3 s1, for 28-32 px images).
+        options: structural options (``ModelOptions``; ``None``: the project's network).
 
     Raises:
         ModelError: unknown backbone/stem, bad sizes, genotype for another backbone.
@@ -50,7 +53,7 @@ def build_model(
     except GenotypeError as exc:
         raise ModelError(str(exc)) from None
     nodes = None if genotype is None else genotype.cells
-    return NashResNet(specs, quant_spec, num_classes, nodes, in_channels, width, stem)
+    return NashResNet(specs, quant_spec, num_classes, nodes, in_channels, width, stem, options)
 
 
 def _check_genotype(genotype: Genotype, backbone: str) -> None:
@@ -80,6 +83,7 @@ def arch_dict(
     quant_overrides: dict[str, Any] | None = None,
     *,
     quant: QuantSpec | None = None,
+    options: ModelOptions | None = None,
 ) -> dict[str, Any]:
     """The checkpoint ``"arch"`` dict of the contract (plain JSON-safe values).
 
@@ -93,7 +97,7 @@ def arch_dict(
         raise ModelError(str(exc)) from None
     if quant is None:
         quant = QuantSpec.from_tag(bits, version=version, **(quant_overrides or {}))
-    return {
+    out = {
         "backbone": backbone,
         "version": version,
         "bits": bits,
@@ -106,6 +110,9 @@ def arch_dict(
         "stem": stem,
         "input_shape": None if input_shape is None else list(input_shape),
     }
+    if options is not None and not options.is_default:  # absent = the project's network (older checkpoints too)
+        out["model_options"] = options.to_dict(changed_only=True)
+    return out
 
 
 def model_from_arch(arch: dict[str, Any]) -> nn.Module:
@@ -141,4 +148,5 @@ def model_from_arch(arch: dict[str, Any]) -> nn.Module:
         int(arch.get("in_channels", 3)),
         int(arch.get("width", 64)),
         str(arch.get("stem", "imagenet")),
+        ModelOptions.from_dict(arch.get("model_options")),
     )

@@ -15,13 +15,20 @@ from __future__ import annotations
 from brevitas.nn import QuantConv2d, QuantHardTanh, QuantIdentity, QuantReLU
 from torch import Tensor, nn
 
+from nash.errors import ModelError
 from nash.models.quant import act_quant_kwargs, weight_quant_kwargs
 
 __all__ = ["branch_act", "signed_act", "add_act", "QuantAdd", "ConvBN", "conv2d"]
 
 
-def branch_act(bits: int) -> nn.Module:
-    """Quantized ReLU with ``bits`` bits ("activation1"); 1 bit gives a bipolar sign activation."""
+def branch_act(bits: int, relu1: bool = False) -> nn.Module:
+    """Quantized ReLU with ``bits`` bits ("activation1"); 1 bit gives a bipolar sign activation.
+
+    ``relu1``: at 1 bit, an unsigned 1-bit ReLU (levels 0 and the scale), as the paper asks of
+    activation1 (``ModelOptions.act1_relu``), instead of the bipolar sign.
+    """
+    if bits == 1 and relu1:
+        return QuantReLU(**act_quant_kwargs(1, "relu", bipolar=False))
     if bits == 1:
         return QuantIdentity(**act_quant_kwargs(1, "relu"))
     return QuantReLU(**act_quant_kwargs(bits, "relu"))
@@ -33,10 +40,16 @@ def signed_act(bits: int) -> nn.Module:
 
 
 def add_act(kind: str, bits: int) -> nn.Module:
-    """The activation before an addition ("activation2"): quantized ``identity`` or ``hardtanh``."""
+    """The activation before an addition ("activation2"): quantized ``identity`` or ``hardtanh``.
+
+    Raises:
+        ModelError: ``kind`` is neither (never silently an identity).
+    """
     if kind == "hardtanh":
         return QuantHardTanh(**act_quant_kwargs(bits, "hardtanh"))
-    return QuantIdentity(**act_quant_kwargs(bits, "identity"))
+    if kind == "identity":
+        return QuantIdentity(**act_quant_kwargs(bits, "identity"))
+    raise ModelError(f"add_act: unknown kind {kind!r}; use identity or hardtanh")
 
 
 class QuantAdd(nn.Module):

@@ -132,17 +132,19 @@ def weight_quant_kwargs(bits: int, per_channel: bool = True) -> dict[str, Any]:
 _ACT_RECIPES = {"relu": UintReluAct, "identity": IntSignedAct, "hardtanh": HardTanhAct}
 
 
-def act_quant_kwargs(bits: int, kind: str) -> dict[str, Any]:
+def act_quant_kwargs(bits: int, kind: str, *, bipolar: bool = True) -> dict[str, Any]:
     """Keyword arguments for a Brevitas activation with ``bits`` bits (1 = bipolar).
 
     Args:
         bits: activation bit width, 1..8.
         kind: ``"relu"`` (unsigned), ``"identity"`` (signed) or ``"hardtanh"`` (signed, min/max init).
+        bipolar: 1 bit means bipolar (default); False gives the kind's own 1-bit recipe
+            (an unsigned 1-bit ReLU for ``"relu"``).
 
     Raises:
         ConfigError: ``bits`` outside 1..8.
     """
     check_bits(bits, "activation bits")
-    if bits == 1:
+    if bits == 1 and bipolar:
         return {"act_quant": BipolarAct}
     return {"act_quant": _ACT_RECIPES[kind], "bit_width": bits}

@@ -17,6 +17,7 @@ from nash.models.cell import Cell
 from nash.models.layers import branch_act, conv2d, signed_act
 from nash.models.quant import weight_quant_kwargs
 from nash.space import STEMS, CellSpec
+from nash.space.model_options import ModelOptions
 from nash.space.quant import QuantSpec
 
 __all__ = ["STEMS", "Stem", "Head", "NashResNet"]
@@ -29,20 +30,27 @@ class Stem(nn.Module):
     ``"small"``: QuantConv 3x3 stride 1 (32 -> 32). Conv weights use ``first_last_bits``.
     """
 
-    def __init__(self, kind: str, in_channels: int, width: int, quant: QuantSpec) -> None:
+    def __init__(
+        self, kind: str, in_channels: int, width: int, quant: QuantSpec, options: ModelOptions | None = None
+    ) -> None:
         super().__init__()
         if kind not in STEMS:
             raise ModelError(f"unknown stem {kind!r}; use one of {', '.join(STEMS)}")
+        opts = options or ModelOptions()
         kernel, stride = (7, 2) if kind == "imagenet" else (3, 1)
-        self.input_quant = signed_act(quant.input_bits)
+        self.input_quant = signed_act(quant.input_bits) if opts.input_quant else nn.Identity()
         self.conv = conv2d(in_channels, width, kernel, stride, quant.first_last_bits)
         self.bn = nn.BatchNorm2d(width)
-        self.act = branch_act(quant.main_act_bits)
+        self.act = branch_act(quant.main_act_bits, opts.act1_relu)
         self.pool = nn.MaxPool2d(3, stride=2, padding=1) if kind == "imagenet" else nn.Identity()
+        self.pool_first = opts.stem_order == "conv-pool-bn-act"  # reference: conv -> pool -> BN -> ReLU
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, C_in, H, W) -> (N, width, H / 4 or H, W / 4 or W), main-quantized."""
-        return self.pool(self.act(self.bn(self.conv(self.input_quant(x)))))
+        y = self.conv(self.input_quant(x))
+        if self.pool_first:
+            return self.act(self.bn(self.pool(y)))
+        return self.pool(self.act(self.bn(y)))
 
 
 class Head(nn.Module):
@@ -53,10 +61,10 @@ class Head(nn.Module):
     ``GlobalAccPool`` + scale).
     """
 
-    def __init__(self, channels: int, num_classes: int, quant: QuantSpec) -> None:
+    def __init__(self, channels: int, num_classes: int, quant: QuantSpec, head_bits: int | None = None) -> None:
         super().__init__()
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.quant = signed_act(quant.first_last_bits)
+        self.quant = signed_act(quant.first_last_bits if head_bits is None else head_bits)
         self.fc = QuantLinear(
             channels, num_classes, bias=False, **weight_quant_kwargs(quant.first_last_bits, False)
         )
@@ -77,6 +85,7 @@ class NashResNet(nn.Module):
         in_channels: image channels (1 or 3).
         width: channels of stage 0; stage ``s`` has ``width * 2**s``.
         stem: ``"imagenet"`` or ``"small"``.
+        options: structural options (``nash.space.model_options.ModelOptions``; default: ours).
     """
 
     def __init__(
@@ -88,22 +97,25 @@ class NashResNet(nn.Module):
         in_channels: int = 3,
         width: int = 64,
         stem: str = "imagenet",
+        options: ModelOptions | None = None,
     ) -> None:
         super().__init__()
         _check_sizes(num_classes, in_channels, width)
+        opts = options or ModelOptions()
+        self.options = opts
         if nodes is not None and len(nodes) != len(cells):
             raise GenotypeError(
                 f"the backbone has {len(cells)} cells but {len(nodes)} were given; give one per cell"
             )
         self.quant_spec = quant
-        self.stem = Stem(stem, in_channels, width, quant)
+        self.stem = Stem(stem, in_channels, width, quant, opts)
         blocks, c = [], width
         for k, spec in enumerate(cells):
             c_out = 2 * c if spec.downsample else c
-            blocks.append(Cell(spec, c, c_out, quant, None if nodes is None else nodes[k]))
+            blocks.append(Cell(spec, c, c_out, quant, None if nodes is None else nodes[k], opts))
             c = c_out
         self.cells = nn.Sequential(*blocks)
-        self.head = Head(c, num_classes, quant)
+        self.head = Head(c, num_classes, quant, opts.head_bits)
         self.num_features = c
 
     def forward_features(self, x: Tensor) -> Tensor:

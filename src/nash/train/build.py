@@ -78,7 +78,7 @@ def make_arch(cfg: TrainConfig, info: Any, genotype: Any, quant: Any) -> dict[st
 
     ``quant`` is the resolved ``QuantSpec``; its per-role widths are stored in the checkpoint.
     """
-    from nash.models import arch_dict
+    from nash.models import ModelOptions, arch_dict
 
     channels, height, width = (int(v) for v in info.shape)
     return arch_dict(
@@ -93,6 +93,7 @@ def make_arch(cfg: TrainConfig, info: Any, genotype: Any, quant: Any) -> dict[st
         input_shape=(channels, height, width),
         quant_overrides=dict(cfg.quant_overrides),
         quant=quant,
+        options=ModelOptions.from_dict(cfg.model),
     )
 
 

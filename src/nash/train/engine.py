@@ -76,8 +76,12 @@ def train_one_epoch(
     amp: bool = False,
     log_every: int = 50,
     progress: bool = True,
+    grad_clip: float | None = None,
 ) -> EpochStats:
-    """Run one epoch of SGD steps (the scheduler is stepped per optimizer step)."""
+    """Run one epoch of optimizer steps (the scheduler is stepped per optimizer step).
+
+    ``grad_clip``: clip the global gradient norm to this value before each step (None: never).
+    """
     model.train()
     steps = len(loader) if max_steps is None else min(len(loader), max_steps)
     sums = torch.zeros(4, dtype=torch.float64, device=ctx.device)
@@ -98,6 +102,9 @@ def train_one_epoch(
         _check_finite(loss, ctx, epoch, step)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
+        if grad_clip is not None:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         scaler.step(optimizer)
         scaler.update()
         scheduler.step()

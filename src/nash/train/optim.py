@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["param_groups", "build_optimizer", "build_scheduler", "cosine_factor"]
+__all__ = ["param_groups", "build_optimizer", "build_scheduler", "cosine_factor", "step_factor"]
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -29,9 +29,16 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def build_optimizer(
-    model: nn.Module, lr: float, momentum: float = 0.9, weight_decay: float = 5e-4, nesterov: bool = False
-) -> torch.optim.SGD:
-    """SGD with momentum over :func:`param_groups`."""
+    model: nn.Module,
+    lr: float,
+    momentum: float = 0.9,
+    weight_decay: float = 5e-4,
+    nesterov: bool = False,
+    kind: str = "sgd",
+) -> torch.optim.Optimizer:
+    """SGD with momentum over :func:`param_groups` (``kind="adam"``: Adam over the same groups)."""
+    if kind == "adam":
+        return torch.optim.Adam(param_groups(model, weight_decay), lr=lr)
     nesterov = nesterov and momentum > 0
     return torch.optim.SGD(param_groups(model, weight_decay), lr=lr, momentum=momentum, nesterov=nesterov)
 
@@ -52,10 +59,32 @@ def cosine_factor(step: int, total_steps: int, warmup_steps: int = 0) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def step_factor(step: int, steps_per_drop: int, gamma: float = 0.1) -> float:
+    """Step schedule multiplier: ``gamma`` to the number of completed drops.
+
+    Example:
+        >>> step_factor(0, 30), step_factor(30, 30), round(step_factor(65, 30), 6)
+        (1.0, 0.1, 0.01)
+    """
+    return gamma ** (step // max(1, steps_per_drop))
+
+
 def build_scheduler(
-    optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int = 0
+    optimizer: torch.optim.Optimizer,
+    total_steps: int,
+    warmup_steps: int = 0,
+    *,
+    kind: str = "cosine",
+    steps_per_drop: int = 1,
+    gamma: float = 0.1,
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    """A ``LambdaLR`` stepped once per optimizer step following :func:`cosine_factor`."""
+    """A ``LambdaLR`` stepped once per optimizer step following :func:`cosine_factor`.
+
+    ``kind="step"``: :func:`step_factor` (x ``gamma`` every ``steps_per_drop`` steps; the reference
+    code's StepLR(30, 0.1) counted in optimizer steps).
+    """
+    if kind == "step":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: step_factor(step, steps_per_drop, gamma))
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: cosine_factor(step, total_steps, warmup_steps)
     )

@@ -129,8 +129,16 @@ def _prepare(cfg: TrainConfig, out: Path, ctx: DistContext) -> tuple[_Run, Any, 
 
 
 def _optimizer(model: nn.Module, cfg: TrainConfig, steps: int) -> tuple[Any, Any]:
-    optimizer = build_optimizer(model, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.nesterov)
-    return optimizer, build_scheduler(optimizer, steps * cfg.epochs, cfg.warmup_steps(steps))
+    optimizer = build_optimizer(model, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.nesterov, kind=cfg.optimizer)
+    scheduler = build_scheduler(
+        optimizer,
+        steps * cfg.epochs,
+        cfg.warmup_steps(steps),
+        kind=cfg.schedule,
+        steps_per_drop=steps * cfg.lr_step_epochs,
+        gamma=cfg.lr_gamma,
+    )
+    return optimizer, scheduler
 
 
 def _count(model: nn.Module, arch: dict[str, Any]) -> tuple[int, int]:
@@ -220,6 +228,7 @@ def _loop(run: _Run, train_ds: Any, test_ds: Any, progress: bool) -> int:
                 amp=cfg.amp,
                 log_every=cfg.log_every,
                 progress=progress,
+                grad_clip=cfg.grad_clip,
             )
         except TrainingError as exc:
             raise TrainingError(f"{exc}; {_kept(run)}") from None
