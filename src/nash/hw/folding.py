@@ -14,8 +14,8 @@ from typing import Any
 
 from nash.errors import FoldingError
 from nash.hw.costs import CostContext
-from nash.hw.enums import MemMode, RamStyle, ResType, parse_choice
-from nash.hw.layers import HwLayer, divisors
+from nash.hw.enums import Generation, MemMode, RamStyle, ResType, parse_choice
+from nash.hw.layers import HwLayer, divisors, meets
 
 __all__ = [
     "divisors",
@@ -59,12 +59,34 @@ def check_folding(layer: HwLayer) -> None:
     layer.check_folding()
 
 
+def _raise_shared(consumer: HwLayer, swg: HwLayer, target: float, ctx: CostContext) -> tuple[HwLayer, HwLayer]:
+    """FINN+ SetFolding: a depthwise SWG slower than the target raises the PE it shares with its
+    Pool/VVAU consumer (next divisors of the channels) until the SWG meets the target."""
+    folded = consumer.fold_producer(swg)
+    if meets(folded.cost(ctx).cycles, target, ctx):
+        return consumer, folded
+    for pe in divisors(consumer.channels):
+        if pe <= consumer.pe:
+            continue
+        consumer = dataclasses.replace(consumer, pe=pe)
+        folded = consumer.fold_producer(swg)
+        if meets(folded.cost(ctx).cycles, target, ctx):
+            break
+    return consumer, folded
+
+
 def _set_once(layers: list[HwLayer], target: float, wwidth_max: int, ctx: CostContext) -> list[HwLayer]:
     out = [la.fold(target, ctx, wwidth_max) for la in layers]
     index = {la.name: i for i, la in enumerate(out)}
-    for la in list(out):  # cross-layer rules, e.g. a Pool sets the SIMD of its SWG producer
-        for p in la.preds:
-            out[index[p]] = la.fold_producer(out[index[p]])
+    plus = ctx.generation == Generation.FINN_PLUS
+    for i in range(len(out)):  # cross-layer rules, e.g. a Pool sets the SIMD of its SWG producer
+        for p in out[i].preds:
+            producer = out[index[p]]
+            shared = getattr(producer, "depthwise", False) and out[i].kind in ("Pool", "VVAU")
+            if plus and shared and producer.kind == "ConvolutionInputGenerator":
+                out[i], out[index[p]] = _raise_shared(out[i], producer, target, ctx)
+            else:
+                out[index[p]] = out[i].fold_producer(producer)
     return out
 
 

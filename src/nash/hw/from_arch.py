@@ -36,6 +36,7 @@ def export_arch(
     width: int = 64,
     stem: str = "imagenet",
     out_dir: str | None = None,
+    recipe: str | None = None,
 ) -> Path:
     """Build ``backbone`` (original, or NASH with ``genotype``) untrained and export it; return the .onnx path.
 
@@ -48,16 +49,39 @@ def export_arch(
         strategy: NASH version (v1..v4) selecting the NAS-branch quantisers; default the genotype's.
         width: base channel width; stem: "imagenet" | "small".
         out_dir: where ``model.onnx`` goes (a temporary directory when None).
+        recipe: a ``nash.config.recipes`` name; its ``train.model`` options shape the network
+            (``reference``: the authors' stem order, shortcuts, shared quantisers, 4-bit head ...).
+
+    Raises:
+        ConfigError: ``strategy`` names another strategy than the genotype was derived by (a
+            ``custom`` genotype may be built as any version), or an unknown recipe.
+        GenotypeError: the genotype breaks the rule of ``strategy``.
     """
     from nash.export import export_model
     from nash.models import QuantSpec, build_model
     from nash.space import Genotype
 
+    from nash.config.recipes import DEFAULT_RECIPE, recipe_overrides
+    from nash.models import ModelOptions
+    from nash.space import CUSTOM_STRATEGY, check_strategy_rule
+
     shape = parse_input_shape(input_shape)
     geno = Genotype.load(genotype) if genotype else None
+    if geno is not None and strategy is not None:  # as `nash train`: the genotype's own strategy or custom
+        if geno.strategy not in (CUSTOM_STRATEGY, strategy):
+            raise ConfigError(
+                f"genotype {genotype} was derived by strategy {geno.strategy} but --strategy is {strategy}; "
+                f"pass --strategy {geno.strategy} (or leave it out) or a {strategy} genotype"
+            )
+        check_strategy_rule(geno, strategy)
     version = strategy or (geno.strategy if geno is not None else "o")
     spec = QuantSpec.from_tag(bits, version=version)
-    model = build_model(backbone, geno, spec, num_classes, in_channels=shape[0], width=width, stem=stem)
+    options = ModelOptions.from_dict(recipe_overrides(recipe or DEFAULT_RECIPE, "train").get("model"))
+    model = build_model(
+        backbone, geno, spec, num_classes, in_channels=shape[0], width=width, stem=stem, options=options
+    )
     out = Path(out_dir or tempfile.mkdtemp(prefix="nash_hw_")) / "model.onnx"
     meta = {"backbone": backbone, "bits": bits, "version": version if geno is not None else "o"}
+    if recipe and recipe != DEFAULT_RECIPE:
+        meta["recipe"] = recipe
     return export_model(model, shape, out, metadata=meta)

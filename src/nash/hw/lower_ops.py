@@ -157,7 +157,7 @@ def _pad_swg(
     }
     if kernel == (1, 1) and stride == (1, 1):
         return src
-    if kernel == (1, 1):
+    if kernel == (1, 1) and st.opts.generation != Generation.FINN_PLUS:  # FINN+ has no DownSampler
         return (_emit(st, node, "DownSampler", src, dt, dt, c, (1, *out_hw), **common),)
     return (
         _emit(

@@ -19,6 +19,7 @@ class AddStreams(HwLayer):
 
     kind = "AddStreams"
     v09_name = "AddStreams_Batch"
+    plus_kind = "ElementwiseAdd"  # FINN+ 1.6.1 implements the residual add as ElementwiseAdd_hls
     fold_attrs = ("PE",)
     set_folds = True
 

@@ -55,12 +55,17 @@ class MVAU(MacLayer):
             if meets(cand.cost(ctx).cycles, target, ctx):
                 prev = cand
                 break
-            if layer.weight_bits_quant * d > wwidth_max:
+            if layer._fold_wbits(ctx) * d > wwidth_max:
                 break  # keep the previous SIMD
             prev = cand
         if ctx.generation == Generation.FINN_PLUS and prev.mem_mode == MemMode.INTERNAL_DECOUPLED:
             return prev._plus_pe(target, ctx)
         return prev.least_parallel("pe", layer.mh, target, ctx)
+
+    def _fold_wbits(self, ctx: CostContext) -> int:
+        """Weight width SetFolding caps: the quantiser's (FINN minimises after folding); under
+        finn-plus the minimised one (nash.finn minimises before specialisation and folding)."""
+        return self.weight_bits if ctx.generation == Generation.FINN_PLUS else self.weight_bits_quant
 
     def _plus_pe(self, target: float, ctx: CostContext) -> MVAU:
         """FINN+ SetFolding: PE up to MH, but an HLS MVAU keeps its weight stream (PE*SIMD*W_quant)
@@ -68,7 +73,7 @@ class MVAU(MacLayer):
         layer = prev = dataclasses.replace(self, pe=1)
         for d in divisors(self.mh):
             layer = dataclasses.replace(self, pe=d)
-            if self.backend == Backend.HLS and d * self.simd * self.weight_bits_quant > _AP_INT_MAX:
+            if self.backend == Backend.HLS and d * self.simd * self._fold_wbits(ctx) > _AP_INT_MAX:
                 return prev
             if meets(layer.cost(ctx).cycles, target, ctx):
                 return layer
