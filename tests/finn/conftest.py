@@ -19,6 +19,10 @@ def _train_export(out: Path, version: str, genotype: str | None, fmnist_dir: Pat
     from nash.train import run_training
 
     torch.manual_seed(0)
+    # one thread: on a shared 2-core machine OpenMP spinning over two threads made these 60 steps
+    # several times slower than one thread
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     cfg = TrainConfig(
         backbone="resnet18",
         version=version,
@@ -37,7 +41,10 @@ def _train_export(out: Path, version: str, genotype: str | None, fmnist_dir: Pat
         test_subset=200,
         device="cpu",
     )
-    run_training(cfg, out, progress=False)
+    try:
+        run_training(cfg, out, progress=False)
+    finally:
+        torch.set_num_threads(threads)
     # export without nash.export's own equivalence check (the FINN+ check below compares with
     # PyTorch anyway); the metadata carries the normalisation the FINN+ build folds into the input
     ckpt = load_checkpoint(out / "best.pt")
