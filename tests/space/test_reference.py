@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -112,8 +113,11 @@ def test_fixture_format_with_reference_names(tmp_path):
 
 
 def test_fixture_errors(tmp_path, reference_genotypes_path):
+    only18 = tmp_path / "only18.json"
+    data = json.loads(Path(reference_genotypes_path).read_text())
+    only18.write_text(json.dumps({k: v for k, v in data.items() if k != "resnet34"}))
     with pytest.raises(GenotypeError, match="has no genotypes for 'resnet34'; it has: resnet18"):
-        load_reference_genotypes(reference_genotypes_path, backbone="resnet34")
+        load_reference_genotypes(only18, backbone="resnet34")
     with pytest.raises(GenotypeError, match="reference genotype file .*missing.json not found"):
         load_reference_genotypes(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
@@ -132,3 +136,12 @@ def test_default_reference_path_is_the_packaged_copy():
     assert default_reference_path() == PACKAGED_REFERENCE and PACKAGED_REFERENCE.is_file()
     packaged = load_reference_genotypes(PACKAGED_REFERENCE)
     assert sorted(packaged) == ["v1", "v2", "v3", "v4"]
+
+
+def test_packaged_resnet34_genotype_is_the_reference_one(reference_genotypes_path):
+    got = load_reference_genotypes(reference_genotypes_path, backbone="resnet34")
+    assert list(got) == ["v3"]
+    names = {"skip_connect": "identity"}
+    assert [[[o, i] for o, i in c] for c in got["v3"].cells] == [
+        [[names.get(o, o), i] for o, i in c] for c in RESNET34_V3
+    ]

@@ -27,7 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("path", help="genotype.json (or a run directory holding one)")
     _add_unfriendly(check)
     ref = actions.add_parser("reference", help="write one of the paper's published genotypes")
-    ref.add_argument("--version", dest="ref_version", required=True, help="v1 | v2 | v3 | v4")
+    ref.add_argument(
+        "--version",
+        dest="ref_version",
+        default=None,
+        help="v1 | v2 | v3 | v4 (resnet18); may be left out when the backbone has one (resnet34: v3)",
+    )
     ref.add_argument("--out", required=True, help="where to write the genotype JSON")
     ref.add_argument("--backbone", default="resnet18", help="backbone in the fixture (default: %(default)s)")
     ref.add_argument(
@@ -65,6 +70,10 @@ def _reference(args: argparse.Namespace) -> int:
 
     fixture = args.fixture or default_reference_path()
     genotypes = load_reference_genotypes(fixture, backbone=args.backbone)
+    if args.ref_version is None and len(genotypes) == 1:
+        args.ref_version = next(iter(genotypes))
+    if args.ref_version is None:
+        raise GenotypeError(f"{args.backbone} has several reference genotypes; pass --version {' | '.join(genotypes)}")
     if args.ref_version not in genotypes:
         raise GenotypeError(
             f"no reference genotype {args.ref_version!r}; choose one of {', '.join(genotypes)}"

@@ -51,6 +51,12 @@ def _add_estimate(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--classes", type=int, default=1000, help="number of classes (default %(default)s)")
     g.add_argument("--width", type=int, default=64, help="base channel width (default %(default)s)")
     g.add_argument("--stem", default="imagenet", help="imagenet | small (default %(default)s)")
+    p.add_argument(
+        "--recipe",
+        default=None,
+        help="default | reference: preset under --config and flags (reference: FINN wwidth cap 24 and, "
+        "with --backbone, the authors' network structure; docs/recipe.md)",
+    )
     p.set_defaults(func=run)
 
 
@@ -84,13 +90,15 @@ def _fold_args(args: argparse.Namespace) -> tuple[str | None, bool | None]:
 
 
 def _config(args: argparse.Namespace):  # -> HwConfig
-    from nash.config.base import load_config, override
     from nash.config.hw import HwConfig
+    from nash.config.recipes import resolve_stage_config
 
     fold, relaxation = _fold_args(args)
-    base = load_config(HwConfig, args.config) if args.config else HwConfig()
-    return override(
-        base,
+    return resolve_stage_config(
+        HwConfig,
+        "hw",
+        path=args.config,
+        recipe=args.recipe,
         fold=fold,
         two_pass_relaxation=relaxation,
         target_fps=args.target_fps,
@@ -137,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
             width=args.width,
             stem=args.stem,
             out_dir=args.out,
+            recipe=cfg.recipe,
         )
     elif args.model:
         model = args.model

@@ -37,6 +37,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "changed search/train setting is refused, naming the key; changed export/hw settings always re-run",
     )
     p.add_argument(
+        "--recipe",
+        default=None,
+        help="default | reference: preset under the config's stage sections (overrides the file's "
+        "'recipe:'; docs/recipe.md)",
+    )
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="resolve and validate the config (recipe included), print each stage's settings, run nothing",
+    )
+    p.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress bars, one line per stage (bars are also off when stderr is not a terminal)",
@@ -49,13 +60,14 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from nash.config.base import load_config
-    from nash.config.pipeline import ExperimentConfig
+    from nash.config.pipeline import ExperimentConfig, load_experiment
     from nash.pipeline import run_experiment
     from nash.pipeline.steps import quiet_brevitas
 
+    cfg: ExperimentConfig = load_experiment(args.config, recipe=args.recipe)
+    if args.plan:
+        return _plan(cfg, args.to)
     quiet_brevitas()
-    cfg = load_config(ExperimentConfig, args.config)
     start = time.perf_counter()
     progress = not args.no_progress and sys.stderr.isatty()  # no \r bars in log files
     rows = run_experiment(cfg, args.out, to=args.to, progress=progress, log=_flushed, rerun=args.rerun)
@@ -69,6 +81,17 @@ def run(args: argparse.Namespace) -> int:
     if args.to == "report" and rows:
         print(f"report: {Path(args.out) / 'report' / 'report.html'}")
     return 1 if failed else 0
+
+
+def _plan(cfg, to: str) -> int:
+    """Validate every stage section as the pipeline will (``nash.pipeline.steps.check_sections``) and print them."""
+    from nash.config.base import dumps_yaml
+    from nash.pipeline.steps import check_sections
+
+    check_sections(cfg, to)
+    print(dumps_yaml(cfg), end="")
+    print(f"plan ok: {len(cfg.grid())} grid cells, recipe {cfg.recipe}")
+    return 0
 
 
 def _flushed(line: str) -> None:

@@ -35,21 +35,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--width", type=int, default=None, help="stage-0 channels (ResNet: 64)")
     p.add_argument("--stem", default=None, help="small (3x3 s1) | imagenet (7x7 s2 + max pool)")
     p.add_argument("--quantized-proxy", action="store_true", default=None, help="search with low-bit weights")
+    p.add_argument(
+        "--recipe", default=None, help="default | reference: preset under --config and flags (docs/recipe.md)"
+    )
+    p.add_argument("--alpha-grad", default=None, help="pair (two sampled ops) | full (gradient over every op)")
+    p.add_argument("--derivation", default=None, help="default | reference (the authors' genotype parsers)")
+    p.add_argument(
+        "--v3-fallback-bug",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="derivation reference, v3: keep the code's second-fallback behaviour (default on)",
+    )
+    p.add_argument("--node-act", default=None, help="relu | tanh: activation after each cascade sum")
+    p.add_argument("--nas-search-bits", default=None, help="float | version (binary NAS convs, 8-bit for v4)")
     add_runtime_args(p)
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Resolve the config (defaults < YAML < flags), run the search, print the genotype."""
-    from nash.config.base import load_config, override
+    """Resolve the config (defaults < recipe < YAML < flags), run the search, print the genotype."""
+    from nash.config.recipes import resolve_stage_config
     from nash.config.search import SearchConfig
     from nash.search import run_search
     from nash.space import format_genotype
 
-    cfg = load_config(SearchConfig, args.config) if args.config else SearchConfig()
-    cfg = override(
-        cfg,
+    cfg = resolve_stage_config(
+        SearchConfig,
+        "search",
+        path=args.config,
+        recipe=args.recipe,
+        alpha_grad=args.alpha_grad,
+        derivation=args.derivation,
+        v3_fallback_bug=args.v3_fallback_bug,
+        node_act=args.node_act,
+        nas_search_bits=args.nas_search_bits,
         backbone=args.backbone,
         strategy=args.strategy,
         cell_layers=args.cell_layers,

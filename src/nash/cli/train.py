@@ -32,6 +32,9 @@ _FIELDS = {
     "label_smoothing": "label_smoothing",
     "nesterov": "nesterov",
     "warmup_epochs": "warmup_epochs",
+    "optimizer": "optimizer",
+    "schedule": "schedule",
+    "grad_clip": "grad_clip",
     "max_steps_per_epoch": "max_steps_per_epoch",
     "seed": "seed",
     "device": "device",
@@ -71,12 +74,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("weight-decay", float),
         ("label-smoothing", float),
         ("warmup-epochs", float),
+        ("grad-clip", float),
         ("max-steps-per-epoch", int),
         ("workers", int),
         ("log-every", int),
     ):
         p.add_argument(f"--{flag}", type=kind, default=None)
     p.add_argument("--stem", default=None, help="auto | small | imagenet")
+    p.add_argument(
+        "--recipe", default=None, help="default | reference: preset under --config and flags (docs/recipe.md)"
+    )
+    p.add_argument("--optimizer", default=None, help="sgd | adam")
+    p.add_argument("--schedule", default=None, help="cosine | step (x lr_gamma every lr_step_epochs)")
     p.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None, help="CUDA mixed precision")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
@@ -86,13 +95,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from nash.config.base import load_config, override
+    from nash.config.base import override
+    from nash.config.recipes import resolve_stage_config
     from nash.config.train import TrainConfig
 
     base = args.config
     if base is None and args.resume and (Path(args.out) / "config.yaml").is_file():
         base = Path(args.out) / "config.yaml"  # `nash train --out DIR --resume` alone is enough
-    cfg = load_config(TrainConfig, base) if base else TrainConfig()
+    cfg = resolve_stage_config(TrainConfig, "train", path=base, recipe=args.recipe)  # defaults < recipe < file
     flags = {field: getattr(args, dest) for dest, field in _FIELDS.items()}
     if flags["genotype"] is not None and flags["version"] is None and cfg.version == "o":
         flags["version"] = _genotype_version(flags["genotype"])

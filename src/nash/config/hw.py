@@ -13,7 +13,8 @@ __all__ = ["HwConfig", "FoldMode", "Generation"]
 class FoldMode(str, enum.Enum):
     """How PE/SIMD are chosen."""
 
-    MAX = "max"  # SetFolding with an unreachable target: most parallel design within the width cap
+    MAX = "max"  # max-relaxed: SetFolding at an unreachable target, then the two-pass relaxation
+    # (same fps, least parallelism); true maximum parallelism is `--fold max-unrelaxed`
     TARGET_FPS = "target_fps"  # SetFolding for target_fps at clock_ns
     FIT = "fit"  # highest fps whose resources fit `device` under `utilization`
     FILE = "file"  # a FINN folding-config JSON (`folding_file`)
@@ -47,6 +48,7 @@ class HwConfig:
     minimize_bit_width: bool = True  # minimise weight/accumulator widths from the stored weights (§8)
     input_bits: int = 8  # assumed width of an unquantised model input
     input_signed: bool = False  # assumed signedness of an unquantised model input
+    recipe: str = "default"  # preset these settings started from (nash.config.recipes; reference: wwidth cap 24)
 
     def __post_init__(self) -> None:
         for name, enum_cls in (("fold", FoldMode), ("generation", Generation)):
@@ -76,6 +78,9 @@ class HwConfig:
             raise ConfigError(
                 f"mem_mode {self.mem_mode!r} is not internal_embedded, internal_decoupled or external"
             )
+        from nash.config.recipes import check_recipe
+
+        check_recipe(self.recipe)
         if not 1 <= self.input_bits <= 32 or self.mvau_wwidth_max < 1:
             raise ConfigError("input_bits must be in 1..32 and mvau_wwidth_max >= 1")
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from nash.config.recipes import DEFAULT_RECIPE, RECIPE_STAGES, apply_recipe, check_recipe
 from nash.errors import ConfigError
 from nash.space import list_backbones
 from nash.space.quant import BITS_TAG, VERSIONS
 
-__all__ = ["ExperimentConfig", "VERSIONS", "STAGES"]
+__all__ = ["ExperimentConfig", "VERSIONS", "STAGES", "load_experiment"]
 
 STAGES = ("search", "train", "export", "hw", "report")
 
@@ -29,12 +31,17 @@ class ExperimentConfig:
     bits: tuple[str, ...] = ("w1a1", "w2a2", "w4a4", "w8a8")  # wXaY tags of the grid
     seed: int = 0  # seed for every stage
     reference_genotypes: str | None = None  # skip the search: "paper" (the paper's genotypes) or a JSON path
+    recipe: str = "default"  # preset under the stage sections (nash.config.recipes): default | reference
     search: dict[str, Any] = field(default_factory=dict)  # SearchConfig fields for every search
     train: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields for every training
     export: dict[str, Any] = field(default_factory=dict)  # export settings: n_check, strict
     hw: dict[str, Any] = field(default_factory=dict)  # HwConfig fields for every estimate
 
     def __post_init__(self) -> None:
+        check_recipe(self.recipe)
+        if self.recipe != DEFAULT_RECIPE:  # defaults < recipe < the sections of the file (< flags)
+            for stage in RECIPE_STAGES:
+                object.__setattr__(self, stage, apply_recipe(self.recipe, stage, getattr(self, stage)))
         for v in self.versions:
             if v not in VERSIONS:
                 raise ConfigError(f"versions: unknown version {v!r}; use any of {', '.join(VERSIONS)}")
@@ -60,3 +67,17 @@ class ExperimentConfig:
     def strategies(self) -> list[str]:
         """The NASH strategies that need a search (every version except the original)."""
         return [v for v in self.versions if v != "o"]
+
+
+def load_experiment(path: str | Path, recipe: str | None = None) -> ExperimentConfig:
+    """Load an experiment file; ``recipe`` (e.g. ``--recipe``) replaces the file's ``recipe:`` key.
+
+    The recipe goes under the file's stage sections: defaults < recipe < file < flags.
+    """
+    from nash.config.base import from_dict, load_config, parse_yaml
+
+    if recipe is None:
+        return load_config(ExperimentConfig, path)
+    load_config(ExperimentConfig, path)  # the file's own errors first (missing, empty, bad keys)
+    data = parse_yaml(Path(path).read_text(encoding="utf-8"), path)
+    return from_dict(ExperimentConfig, {**data, "recipe": recipe})

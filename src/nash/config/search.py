@@ -10,12 +10,15 @@ from dataclasses import dataclass
 
 from nash.errors import ConfigError, GenotypeError
 from nash.space import STEMS, list_backbones, list_strategies
+from nash.config.recipes import check_recipe
 from nash.space.derivation import DERIVATIONS
 from nash.space.ops import check_ops
 
-__all__ = ["SearchConfig", "ALPHA_GRADS", "NODE_ACTS"]
+__all__ = ["SearchConfig", "ALPHA_GRADS", "NODE_ACTS", "SEARCH_STEMS"]
 
 ALPHA_GRADS = ("pair", "full")
+# the supernet also knows the reference ResNet18 search stem: 7x7 stride 2 without max-pool
+SEARCH_STEMS = (*STEMS, "imagenet-nopool")
 NODE_ACTS = ("relu", "tanh")
 
 
@@ -39,7 +42,7 @@ class SearchConfig:
     steps_per_epoch: int | None = None  # cap on steps per epoch for quick runs (None: full epoch)
     batch_size: int = 64  # mini-batch size of both the weight and the alpha step
     width: int = 64  # channels of the first stage (ResNet: 64); stages use width x 1, 2, 4, 8
-    stem: str = "small"  # small (3x3 s1, for 28-32 px) | imagenet (7x7 s2 + max pool)
+    stem: str = "small"  # small (3x3 s1, for 28-32 px) | imagenet (7x7 s2 + max pool) | imagenet-nopool (7x7 s2)
     quantized_proxy: bool = False  # search with low-bit proxy weights (see docs/search.md)
     lr: float = 0.025  # weight SGD learning rate at epoch 0
     lr_min: float = 0.0  # cosine-annealed weight learning rate at the last epoch
@@ -68,8 +71,8 @@ class SearchConfig:
                 check_ops(self.unfriendly)
             except GenotypeError as exc:
                 raise ConfigError(f"unfriendly: {exc}") from None
-        if self.stem not in STEMS:
-            raise ConfigError(f"stem: {self.stem!r} is not one of {', '.join(STEMS)}")
+        if self.stem not in SEARCH_STEMS:
+            raise ConfigError(f"stem: {self.stem!r} is not one of {', '.join(SEARCH_STEMS)}")
         for name in ("epochs", "batch_size", "width"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")
@@ -99,6 +102,7 @@ class SearchConfig:
         ):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}")
+        check_recipe(self.recipe)
         if self.quantized_proxy and self.nas_search_bits != "float":
             raise ConfigError("quantized_proxy and nas_search_bits: version are exclusive; pick one")
         if self.grad_clip <= 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from nash.config.recipes import check_recipe
 from nash.errors import ConfigError
 from nash.space import STEMS as MODEL_STEMS
 from nash.space import list_backbones
@@ -84,6 +85,7 @@ class TrainConfig:
             raise ConfigError(f"version {self.version!r} needs a genotype; pass --genotype genotype.json")
         if self.stem not in STEMS:
             raise ConfigError(f"stem {self.stem!r} is unknown; use one of {', '.join(STEMS)}")
+        check_recipe(self.recipe)
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer {self.optimizer!r} is unknown; use one of {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:

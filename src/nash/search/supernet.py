@@ -108,7 +108,9 @@ class Supernet(nn.Module):
         candidates: ``candidates(edge) -> op names`` (e.g. ``Strategy.candidates``).
         num_classes: classifier outputs; in_channels: image channels.
         width: channels of stage 0 (stage s has ``width * 2**s``).
-        stem: ``"small"`` (3x3 s1) or ``"imagenet"`` (7x7 s2 + 3x3 s2 max pool).
+        stem: ``"small"`` (3x3 s1), ``"imagenet"`` (7x7 s2 + 3x3 s2 max pool) or
+            ``"imagenet-nopool"`` (7x7 s2; the reference ResNet18 search, whose head
+            ``AvgPool(2, stride 1)`` on the 2x2 last map of a 32x32 input is the global average used here).
         backbone_bits / nas_bits: quantised-proxy weight bits (``None``: full precision).
         node_act: activation after every cascade sum, ``relu`` or ``tanh`` (the reference search).
     """
@@ -231,4 +233,8 @@ def _stem(kind: str, in_channels: int, width: int) -> nn.Sequential:
             nn.ReLU(),
             nn.MaxPool2d(3, 2, 1),
         )
-    raise ValueError(f"unknown stem {kind!r}; use 'small' or 'imagenet'")
+    if kind == "imagenet-nopool":  # the reference ResNet18 search stem: 32x32 -> 16x16 at stage 0
+        return nn.Sequential(
+            nn.Conv2d(in_channels, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width), nn.ReLU()
+        )
+    raise ValueError(f"unknown stem {kind!r}; use 'small', 'imagenet' or 'imagenet-nopool'")
