@@ -34,10 +34,22 @@ def export_brevitas(name: str, out: Path) -> Path:
 
     torch.manual_seed(0)
     model, _ = model_with_cfg(name, pretrained=False)
-    shape = (1, 3, 32, 32) if name.startswith("cnv") else (1, 1, 28, 28)
+    image = name.startswith("cnv")
     path = out / f"{name}.onnx"
-    export_qonnx(model.eval(), torch.randn(*shape), str(path))
-    cleanup_model(ModelWrapper(str(path))).save(str(path))
+    export_qonnx(model.eval(), torch.rand(1, 3, 32, 32) if image else torch.rand(1, 784), str(path))
+    model = cleanup_model(ModelWrapper(str(path)))
+    if not image:  # TFC: drop the flatten of its input (exported at 1x784 it is a no-op Reshape), which
+        # nash.finn would leave outside the dataflow partition, and read 8-bit integers as FINN's TFC does
+        first = model.graph.node[0]
+        if first.op_type == "Reshape":
+            for node in model.graph.node:
+                node.input[:] = [first.input[0] if t == first.output[0] else t for t in node.input]
+            model.graph.node.remove(first)
+            model = cleanup_model(model)
+        from qonnx.core.datatype import DataType
+
+        model.set_tensor_datatype(model.graph.input[0].name, DataType["UINT8"])
+    model.save(str(path))
     return path
 
 
