@@ -53,9 +53,13 @@ def _load(path: Path) -> Any:
         proto = onnx.load(str(path))
     except Exception as exc:  # onnx raises DecodeError, ValueError, ... on damaged files
         raise FinnError(f"{path} is not a readable ONNX file ({type(exc).__name__}); re-export it") from None
-    if not proto.graph.node or len(proto.graph.input) != 1:
+    consts = {t.name for t in proto.graph.initializer}
+    inputs = [i for i in proto.graph.input if i.name not in consts]  # older exports list weights too
+    if not proto.graph.node or len(inputs) != 1:
         raise FinnError(f"{path} has no nodes or not exactly one input; give a QONNX classifier export")
-    return ModelWrapper(proto)
+    from qonnx.transformation.general import RemoveStaticGraphInputs
+
+    return ModelWrapper(proto).transform(RemoveStaticGraphInputs())
 
 
 def _meta(model: Any) -> dict[str, str]:

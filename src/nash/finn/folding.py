@@ -6,8 +6,9 @@ after its own lowering, which differs in places (``ElementwiseAdd`` for ``AddStr
 sliding window + ``Pool``, back-end suffixes). :func:`apply_folding_file` therefore maps the file
 onto the FINN+ graph:
 
-1. if every key is a node of the FINN+ graph (e.g. FINN+'s own ``auto_folding_config.json``), the
-   file is applied as it is;
+1. if the keys are exactly the HW nodes of the FINN+ graph (e.g. FINN+'s own
+   ``auto_folding_config.json`` of the same model), the file is applied as it is (equal names alone
+   are not enough: ``ConvolutionInputGenerator_rtl_2`` may be a different layer on each side);
 2. otherwise layers are matched by kind and order: the k-th layer of a kind in the file, in the
    file's order (``nash hw`` writes its layers in graph order; kinds compared without the
    ``_hls``/``_rtl`` suffix, ``AddStreams`` = ``ElementwiseAdd``), gets the k-th FINN+ node of that
@@ -135,7 +136,7 @@ def apply_folding_file(model: Any, config: Mapping[str, Mapping[str, Any]]) -> t
     errors: list[str] = []
     ignored = {k for k in config if layer_kind(k) in ("StreamingFIFO", "StreamingDataWidthConverter")}
     keys = [k for k in config if k not in ignored]
-    if keys and all(k in by_name for k in keys):
+    if keys and set(keys) == set(by_name):
         mapping = {k: k for k in keys}
     else:
         mapping = {}
