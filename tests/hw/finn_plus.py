@@ -89,8 +89,104 @@ def finn_plus(onnx_path: Path, out: Path, target_fps: float, clock_ns: float = 5
     from nash.finn import build
 
     summary = build(onnx_path, out, target_fps=target_fps, clock_ns=clock_ns, progress=False)
+    dataflow = out / "intermediate_models" / "dataflow.onnx"
     return {"summary": summary, "folding_file": out / "report" / "final_folding_config.json",
-            "threshold_bits": threshold_bits(out / "intermediate_models" / "dataflow.onnx")}
+            "threshold_bits": threshold_bits(dataflow), "graph": finn_graph(dataflow)}
+
+
+_SIG_ATTRS = ("MW", "MH", "NumChannels", "IFMChannels", "Channels", "Labels", "ConvKernelDim", "KernelSize",
+              "Stride", "IFMDim", "numSteps")
+
+
+def finn_graph(dataflow_onnx: Path) -> list[dict[str, Any]]:
+    """FINN+'s HW layers in graph order: name, kind, producer names and a shape signature."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.custom_op.registry import getCustomOp
+
+    model = ModelWrapper(str(dataflow_onnx))
+    rows = []
+    for n in model.graph.node:
+        inst = getCustomOp(n)
+        known = inst.get_nodeattr_types()
+        sig = {}
+        for a in _SIG_ATTRS:
+            if a in known:
+                v = inst.get_nodeattr(a)
+                sig[a] = tuple(int(x) for x in v) if isinstance(v, list | tuple) else v
+        if not any(a in sig for a in ("NumChannels", "IFMChannels", "Channels", "Labels", "MH")):
+            sig["NumChannels"] = int(inst.get_normal_output_shape()[-1])  # e.g. ElementwiseAdd
+        preds = [p.name for t in n.input if (p := model.find_producer(t)) is not None]
+        rows.append({"name": n.name, "kind": n.op_type, "preds": preds, "sig": _norm_sig(sig)})
+    return rows
+
+
+def _norm_sig(sig: dict[str, Any]) -> tuple:
+    chans = next((sig[a] for a in ("NumChannels", "IFMChannels", "Channels", "Labels") if a in sig), None)
+    kernel = sig.get("ConvKernelDim", sig.get("KernelSize"))
+    if isinstance(kernel, int):
+        kernel = (kernel, kernel)
+    return (sig.get("MW"), sig.get("MH", chans), kernel, sig.get("Stride"), sig.get("IFMDim"), sig.get("numSteps"))
+
+
+def _our_sig(la: Any) -> tuple:
+    chans = getattr(la, "mh", None) or la.channels
+    kernel = getattr(la, "kernel", None)
+    if la.kind == "VVAU":
+        kernel = None
+    stride = getattr(la, "stride", None) if la.kind == "ConvolutionInputGenerator" else None
+    ifm = tuple(la.ifm_dim) if la.kind == "ConvolutionInputGenerator" else None
+    steps = la.num_steps if la.kind == "Thresholding" else None
+    return (getattr(la, "mw", None), chans, tuple(kernel) if kernel else None,
+            tuple(stride) if stride else None, ifm, steps)
+
+
+def _wl_colors(nodes: list[tuple[str, tuple, list[str]]], rounds: int = 12) -> dict[str, int]:
+    """Weisfeiler-Lehman colours of a DAG given as (name, label, producer names): each round a node's
+    colour becomes its label with the sorted colours of its producers and of its consumers."""
+    succs: dict[str, list[str]] = {n: [] for n, _, _ in nodes}
+    for n, _, preds in nodes:
+        for p in preds:
+            succs[p].append(n)
+    color = {n: hash(label) for n, label, _ in nodes}
+    for _ in range(rounds):
+        color = {
+            n: hash((label, tuple(sorted(color[p] for p in preds)), tuple(sorted(color[c] for c in succs[n]))))
+            for n, label, preds in nodes
+        }
+    return color
+
+
+def match(layers: Any, graph: list[dict[str, Any]]) -> dict[str, str]:
+    """FINN+ node name -> our layer name, by graph structure. Names alone do not do: parallel
+    branches of a NASH cell are numbered in a different order on the two sides. Both graphs get
+    Weisfeiler-Lehman colours from (FINN+ op type, shape signature) and their producers and
+    consumers; in FINN+'s order each node takes the first unused layer of ours with its colour
+    whose producers map to its producers. Layers left with equal colours are interchangeable."""
+    ours = list(layers)
+    c_ours = _wl_colors([(la.name, (kind(la.name), _our_sig(la)), list(la.preds)) for la in ours])
+    c_finn = _wl_colors([(n["name"], (n["kind"], n["sig"]), n["preds"]) for n in graph])
+    used: set[str] = set()
+    mapping: dict[str, str] = {}
+    for node in graph:
+        want_preds = sorted(mapping.get(p, "?") for p in node["preds"])
+        for la in ours:
+            if la.name not in used and c_ours[la.name] == c_finn[node["name"]] and sorted(la.preds) == want_preds:
+                mapping[node["name"]] = la.name
+                used.add(la.name)
+                break
+    return mapping
+
+
+def _comparable(a: tuple, b: tuple) -> bool:
+    return all(x is None or y is None or x == y for x, y in zip(a, b))
+
+
+def renamed_folding(folding_file: Path, mapping: dict[str, str], out: Path) -> Path:
+    """FINN+'s folding config with its node names replaced by ours (``mapping``)."""
+    cfg = json.loads(folding_file.read_text())
+    renamed = {mapping.get(k, k): v for k, v in cfg.items()}
+    out.write_text(json.dumps(renamed, indent=1))
+    return out
 
 
 def threshold_bits(dataflow_onnx: Path) -> dict[str, int]:
@@ -107,15 +203,25 @@ def threshold_bits(dataflow_onnx: Path) -> dict[str, int]:
     }
 
 
-def ours(onnx_path: Path, folding_file: Path, clock_ns: float = 5.0) -> Any:
-    """``nash hw estimate --generation finn-plus --folding <FINN+'s folding>`` on the same file."""
-    from nash.config.hw import HwConfig
-    from nash.hw import estimate_model
+def ours(onnx_path: Path, folding_file: Path, clock_ns: float = 5.0, graph: list | None = None) -> Any:
+    """``nash hw estimate --generation finn-plus --folding <FINN+'s folding>`` on the same file.
 
+    With ``graph`` (``finn_graph``) FINN+'s node names are first mapped onto ours (``match``); the
+    estimate then carries ``finn_names`` (our name -> FINN+'s)."""
+    from nash.config.hw import HwConfig
+    from nash.hw import estimate_model, lower_model, lowering_options
+
+    if graph is not None:
+        base = HwConfig(generation="finn-plus", label_select=True)
+        mapping = match(lower_model(onnx_path, lowering_options(base)).layers, graph)
+        folding_file = renamed_folding(folding_file, mapping, folding_file.with_name("folding_ours.json"))
     cfg = HwConfig(
         fold="file", folding_file=str(folding_file), generation="finn-plus", clock_ns=clock_ns, label_select=True
     )
-    return estimate_model(onnx_path, cfg)
+    est = estimate_model(onnx_path, cfg)
+    if graph is not None:
+        object.__setattr__(est, "settings", est.settings | {"finn_names": {v: k for k, v in mapping.items()}})
+    return est
 
 
 def kind(name: str) -> str:
@@ -139,8 +245,9 @@ def compare(est: Any, summary: dict[str, Any], thr_bits: dict[str, int] | None =
     import dataclasses
 
     thr_bits = thr_bits or {}
+    to_finn = est.settings.get("finn_names") or {}
     theirs = {r["name"]: r for r in summary["layers"]}
-    mine = {la.name: (la, c) for la, c in zip(est.layers, est.costs)}
+    mine = {to_finn.get(la.name, la.name): (la, c) for la, c in zip(est.layers, est.costs)}
     rows, diffs, known = [], [], []
     for name in list(theirs) + [n for n in mine if n not in theirs]:
         t, m = theirs.get(name), mine.get(name)

@@ -4,8 +4,8 @@ Each network is exported (untrained) and compiled by FINN+ through ``nash.finn.b
 fps (FINN+'s own SetFolding). Then, on the same file:
 
 * ``test_same_folding_same_costs``: FINN+'s final folding config is applied to our lowering
-  (``--folding``); every layer must exist on both sides under the same FINN+ name (so the same kind
-  and back-end) with equal cycles, LUT, BRAM18, URAM and DSP. The one kind of difference allowed is
+  (``--folding``, node names mapped onto ours by graph structure, ``finn_plus.match``); every layer
+  must exist on both sides as the same FINN+ op type (kind and back-end) with equal cycles, LUT, BRAM18, URAM and DSP. The one kind of difference allowed is
   a Thresholding layer whose threshold datatype FINN+ minimised from the threshold values, and only
   when our formula with FINN+'s width gives FINN+'s numbers exactly (``finn_plus.THRESHOLD_CAUSE``).
 * ``test_set_folding_matches``: our finn-plus SetFolding for the same target picks FINN+'s PE, SIMD
@@ -17,6 +17,8 @@ FINN+ streamlining alone takes minutes on the shared 2-core machine). Nothing is
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -57,7 +59,7 @@ def runs(tmp_path_factory):
 @pytest.mark.parametrize("net", PARAMS)
 def test_same_folding_same_costs(net, runs):
     path, finn, _ = runs(net)
-    est = fp.ours(path, finn["folding_file"])
+    est = fp.ours(path, finn["folding_file"], graph=finn["graph"])
     result = fp.compare(est, finn["summary"], finn["threshold_bits"])
     assert result["kinds_equal"], fp.table(result)
     assert not result["diffs"], f"{net}: {result['diffs']}\n{fp.table(result)}"
@@ -74,10 +76,9 @@ def test_set_folding_matches(net, runs):
     path, finn, fps = runs(net)
     cfg = HwConfig(fold="target_fps", target_fps=fps, clock_ns=5.0, generation="finn-plus", label_select=True)
     est = estimate_model(path, cfg)
-    import json
-
     theirs = json.loads(finn["folding_file"].read_text())
-    mine = est.folding_config()
+    to_finn = {v: k for k, v in fp.match(est.layers, finn["graph"]).items()}
+    mine = {to_finn.get(k, k): v for k, v in est.folding_config().items()}
     differ = {
         name: {a: (mine.get(name, {}).get(a), v[a]) for a in ("PE", "SIMD", "parallel_window") if a in v}
         for name, v in theirs.items()
