@@ -110,8 +110,11 @@ def test_folding_file_mapped_by_kind(tiny: Path, tmp_path: Path) -> None:
 
 def test_folding_file_illegal_value(tiny: Path, tmp_path: Path) -> None:
     f = tmp_path / "folding.json"
-    f.write_text(json.dumps({"MVAU_hls_0": {"PE": 3}}))
+    f.write_text(json.dumps({"MVAU_hls_0": {"PE": 3}, "MVAU_hls_1": {"PE": 1}, "MVAU_rtl_0": {"PE": 1}}))
     with pytest.raises(FoldingError, match="does not divide"):
+        build(tiny, tmp_path / "out", folding=f, progress=False)
+    f.write_text(json.dumps({"MVAU_hls_0": {"PE": 1}}))  # one MVAU of three: ambiguous
+    with pytest.raises(FoldingError, match="1 MVAU entries in the file .* but FINN\\+ has 3"):
         build(tiny, tmp_path / "out", folding=f, progress=False)
 
 
