@@ -46,7 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="derivation reference, v3: keep the code's second-fallback behaviour (default on)",
     )
-    p.add_argument("--node-act", default=None, help="relu | tanh: activation after each cascade sum")
+    p.add_argument(
+        "--node-act", default=None, help="relu | tanh | none | version: activation after each cascade sum"
+    )
+    p.add_argument(
+        "--search-backbone", default=None, help="float | sign | version: backbone 3x3 convs of the supernet"
+    )
     p.add_argument("--nas-search-bits", default=None, help="float | version (binary NAS convs, 8-bit for v4)")
     add_runtime_args(p)
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -69,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         derivation=args.derivation,
         v3_fallback_bug=args.v3_fallback_bug,
         node_act=args.node_act,
+        search_backbone=args.search_backbone,
         nas_search_bits=args.nas_search_bits,
         backbone=args.backbone,
         strategy=args.strategy,

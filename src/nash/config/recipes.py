@@ -54,7 +54,8 @@ RECIPES: dict[str, dict[str, dict[str, Any]]] = {
             "alpha_grad": "full",  # 1
             "epochs": 200,  # 2
             "stem": "imagenet-nopool",  # 3: 7x7 s2 without max-pool (stage 0 is 16x16 on 32x32)
-            "node_act": "tanh",  # 4 (V1/V3/V4; V2's sign-binarised backbone is not built)
+            "node_act": "version",  # 4: Tanh (V1/V3/V4), none (V2)
+            "search_backbone": "version",  # 4: V2's backbone convs binarise weights and inputs by sign
             "nas_search_bits": "version",  # 5: binary NAS convs (8-bit v4), float backbone
             "derivation": "reference",  # 10, 11, 12: the authors' parsers; v2 searches every op
             "v3_fallback_bug": True,  # 12

@@ -14,12 +14,13 @@ from nash.config.recipes import check_recipe
 from nash.space.derivation import DERIVATIONS
 from nash.space.ops import check_ops
 
-__all__ = ["SearchConfig", "ALPHA_GRADS", "NODE_ACTS", "SEARCH_STEMS"]
+__all__ = ["SearchConfig", "ALPHA_GRADS", "NODE_ACTS", "SEARCH_BACKBONES", "SEARCH_STEMS"]
 
 ALPHA_GRADS = ("pair", "full")
 # the supernet also knows the reference ResNet18 search stem: 7x7 stride 2 without max-pool
 SEARCH_STEMS = (*STEMS, "imagenet-nopool")
-NODE_ACTS = ("relu", "tanh")
+NODE_ACTS = ("relu", "tanh", "none", "version")  # version: tanh, none for v2 (the reference code)
+SEARCH_BACKBONES = ("float", "sign", "version")  # version: sign for v2, float otherwise
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class SearchConfig:
     arch_betas: tuple[float, float] = (0.0, 0.999)  # alpha Adam betas
     arch_weight_decay: float = 1e-3  # alpha Adam weight decay
     alpha_grad: str = "pair"  # pair: two ops sampled, gradient over the pair | full: one op, gradient over all ops
-    node_act: str = "relu"  # activation after every cascade sum of the supernet: relu | tanh (reference)
+    node_act: str = "relu"  # activation after each cascade sum: relu | tanh | none | version (reference)
+    search_backbone: str = "float"  # backbone 3x3 convs in the search: float | sign (V2) | version
     nas_search_bits: str = "float"  # float | version: NAS convs binary (v1..v3) / 8-bit (v4), backbone float
     derivation: str = "default"  # default | reference: the authors' genotype parsers (docs/recipe.md)
     v3_fallback_bug: bool = True  # derivation reference, v3, resnet18: second fallback keeps the first ranking's node
@@ -97,16 +99,31 @@ class SearchConfig:
         for name, allowed in (
             ("alpha_grad", ALPHA_GRADS),
             ("node_act", NODE_ACTS),
+            ("search_backbone", SEARCH_BACKBONES),
             ("nas_search_bits", ("float", "version")),
             ("derivation", DERIVATIONS),
         ):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}")
         check_recipe(self.recipe)
+        if self.quantized_proxy and self.resolved_search_backbone() == "sign":
+            raise ConfigError("quantized_proxy and a sign-binarised search backbone are exclusive; pick one")
         if self.quantized_proxy and self.nas_search_bits != "float":
             raise ConfigError("quantized_proxy and nas_search_bits: version are exclusive; pick one")
         if self.grad_clip <= 0:
             raise ConfigError(f"grad_clip: must be > 0, got {self.grad_clip}")
+
+    def resolved_node_act(self) -> str:
+        """``node_act`` with ``version`` resolved: none for v2, tanh otherwise (the reference code)."""
+        if self.node_act == "version":
+            return "none" if self.strategy == "v2" else "tanh"
+        return self.node_act
+
+    def resolved_search_backbone(self) -> str:
+        """``search_backbone`` with ``version`` resolved: sign for v2 (its bi-real convs), float otherwise."""
+        if self.search_backbone == "version":
+            return "sign" if self.strategy == "v2" else "float"
+        return self.search_backbone
 
     def search_epochs(self) -> int:
         """Epochs that update alpha (all epochs after the weights-only warm-up)."""

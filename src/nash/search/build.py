@@ -57,7 +57,8 @@ def build_supernet(cfg: SearchConfig, num_classes: int, in_channels: int, strate
         cfg.stem,
         backbone_bits,
         nas_bits,
-        node_act=cfg.node_act,
+        node_act=cfg.resolved_node_act(),
+        backbone_sign=cfg.resolved_search_backbone() == "sign",
     )
 
 

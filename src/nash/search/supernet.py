@@ -26,7 +26,7 @@ from nash.models.layers import conv2d
 from nash.search.mixed_op import MixedOp, binary_gates, full_gates, sample_paths
 from nash.space import OPS, CellSpec, Edge, cell_edges
 
-__all__ = ["PathPlan", "SearchCell", "Supernet"]
+__all__ = ["PathPlan", "SearchCell", "SignConv2d", "Supernet"]
 
 _OLD_CONV_KEY = re.compile(r"(\.ops\.conv_\d+x\d+\.)([01])\.")
 
@@ -62,6 +62,7 @@ class SearchCell(nn.Module):
         backbone_bits: int | None = None,
         nas_bits: int | None = None,
         node_act: str = "relu",
+        backbone_sign: bool = False,
     ) -> None:
         super().__init__()
         self.spec = spec
@@ -69,9 +70,8 @@ class SearchCell(nn.Module):
         self.convs = nn.ModuleList()
         self.bns = nn.ModuleList()
         for j in range(1, spec.n_layers + 1):
-            self.convs.append(
-                conv2d(c_in if j == 1 else c_out, c_out, 3, stride if j == 1 else 1, backbone_bits)
-            )
+            c_j, s_j = (c_in, stride) if j == 1 else (c_out, 1)
+            self.convs.append(SignConv2d(c_j, c_out, 3, s_j) if backbone_sign else conv2d(c_j, c_out, 3, s_j, backbone_bits))
             self.bns.append(nn.BatchNorm2d(c_out))
         self.shortcut: nn.Module = nn.Identity()
         if spec.downsample or c_in != c_out:  # first block of a downsample cell: 1x1 stride-2 projection
@@ -82,7 +82,7 @@ class SearchCell(nn.Module):
         for edge, cand in zip(cell_edges(spec), candidates, strict=True):
             src_c, src_s = (c_in, stride) if edge.src == 0 else (c_out, 1)
             self.edges.append(MixedOp(src_c, c_out, src_s, OPS, cand, nas_bits))
-        self.act = nn.Tanh() if node_act == "tanh" else nn.ReLU()
+        self.act = {"tanh": nn.Tanh, "none": nn.Identity}.get(node_act, nn.ReLU)()
 
     def forward(self, x: Tensor, edge_fn: Callable[[int, MixedOp, Tensor], Tensor | None]) -> Tensor:
         """Run the cell; ``edge_fn(local_edge_index, mixed_op, x_i)`` evaluates one edge."""
@@ -112,7 +112,9 @@ class Supernet(nn.Module):
             ``"imagenet-nopool"`` (7x7 s2; the reference ResNet18 search, whose head
             ``AvgPool(2, stride 1)`` on the 2x2 last map of a 32x32 input is the global average used here).
         backbone_bits / nas_bits: quantised-proxy weight bits (``None``: full precision).
-        node_act: activation after every cascade sum, ``relu`` or ``tanh`` (the reference search).
+        node_act: activation after every cascade sum: ``relu``, ``tanh`` (reference V1/V3/V4) or
+            ``none`` (reference V2).
+        backbone_sign: backbone 3x3 convs binarise weights and inputs by sign (reference V2).
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class Supernet(nn.Module):
         backbone_bits: int | None = None,
         nas_bits: int | None = None,
         node_act: str = "relu",
+        backbone_sign: bool = False,
     ) -> None:
         super().__init__()
         self.stem = _stem(stem, in_channels, width)
@@ -135,7 +138,7 @@ class Supernet(nn.Module):
         for spec in cells:
             c_out = width * 2**spec.stage
             cand = [tuple(OPS.index(n) for n in candidates(edge)) for edge in cell_edges(spec)]
-            self.cells.append(SearchCell(spec, c_prev, c_out, cand, backbone_bits, nas_bits, node_act))
+            self.cells.append(SearchCell(spec, c_prev, c_out, cand, backbone_bits, nas_bits, node_act, backbone_sign))
             rows.extend(cand)
             c_prev = c_out
         mask = torch.zeros(len(rows), len(OPS), dtype=torch.bool)
@@ -219,6 +222,46 @@ class Supernet(nn.Module):
             return lambda e, op, h: op.forward_full(h, idx[e][0], full[e])
         gates = binary_gates(self.alpha, plan.idx, plan.active) if plan.gated else None
         return lambda e, op, h: op(h, tuple(idx[e]), active[e], None if gates is None else gates[e])
+
+
+class _SignWeight(torch.autograd.Function):
+    """sign(w) forward, straight-through (identity) gradient."""
+
+    @staticmethod
+    def forward(ctx: Any, w: Tensor) -> Tensor:
+        return torch.sign(w)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        return grad
+
+
+class _SignAct(torch.autograd.Function):
+    """sign(x) forward; backward the piecewise-quadratic approximation 2 - 2|x| on [-1, 1) (Bi-Real)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return torch.sign(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        inside = (x >= -1.0) & (x < 1.0)
+        return torch.where(inside, grad * (2.0 - 2.0 * x.abs()), torch.zeros_like(grad))
+
+
+class SignConv2d(nn.Conv2d):
+    """Bias-free conv whose weights (sign x mean |w|) and inputs (sign) are binarised, as the
+    reference V2 search backbone; gradients pass straight through / through the Bi-Real estimate."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int) -> None:
+        super().__init__(c_in, c_out, kernel, stride, padding=kernel // 2, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(N, c_in, H, W) -> (N, c_out, H / stride, W / stride) on binarised inputs and weights."""
+        w = _SignWeight.apply(self.weight) * self.weight.abs().mean().detach()
+        return self._conv_forward(_SignAct.apply(x), w, None)
 
 
 def _stem(kind: str, in_channels: int, width: int) -> nn.Sequential:
