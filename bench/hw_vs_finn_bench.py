@@ -48,7 +48,9 @@ def run(net: str, out: Path, clock_ns: float) -> dict:
     path = export(net, out)
     t_export = time.perf_counter() - t
 
-    cfg = HwConfig(fold="target_fps", target_fps=fps, clock_ns=clock_ns, generation="finn-plus", label_select=True)
+    cfg = HwConfig(
+        fold="target_fps", target_fps=fps, clock_ns=clock_ns, generation="finn-plus", label_select=True
+    )
     t = time.perf_counter()
     est = estimate_model(path, cfg)
     t_ours = time.perf_counter() - t
@@ -63,8 +65,10 @@ def run(net: str, out: Path, clock_ns: float) -> dict:
     to_finn = {v: k for k, v in fp.match(est.layers, finn["graph"]).items()}
     mine = {to_finn.get(k, k): v for k, v in est.folding_config().items()}
     fold_diff = [
-        k for k, v in theirs.items()
-        if k != "Defaults" and any(mine.get(k, {}).get(a) != v[a] for a in ("PE", "SIMD", "parallel_window") if a in v)
+        k
+        for k, v in theirs.items()
+        if k != "Defaults"
+        and any(mine.get(k, {}).get(a) != v[a] for a in ("PE", "SIMD", "parallel_window") if a in v)
     ]
     perf, res = finn["summary"]["performance"], finn["summary"]["resources"]
     return {
@@ -84,24 +88,32 @@ def run(net: str, out: Path, clock_ns: float) -> dict:
         "setfolding_layers_differ": fold_diff,
         "ours": {"fps": est.fps, "max_cycles": est.max_cycles, **est.totals},
         "ours_same_folding": {"fps": same.fps, **same.totals},
-        "finn": {"fps": perf["fps"], "max_cycles": perf["max_cycles"], "lut": res["LUT"],
-                 "bram18": res["BRAM_18K"], "uram": res["URAM"], "dsp": res["DSP"]},
+        "finn": {
+            "fps": perf["fps"],
+            "max_cycles": perf["max_cycles"],
+            "lut": res["LUT"],
+            "bram18": res["BRAM_18K"],
+            "uram": res["URAM"],
+            "dsp": res["DSP"],
+        },
     }
 
 
 def show(r: dict) -> str:
     o, s, f = r["ours"], r["ours_same_folding"], r["finn"]
-    return "\n".join([
-        f"{r['net']}: target {r['target_fps']:g} fps, {r['layers']} layers (export {r['export_s']} s, not compared)",
-        f"  wall time: nash hw estimate {r['ours_s']} s | FINN+ flow {r['finn_s']} s  -> {r['speedup']}x",
-        f"  FINN+ steps (s): {r['finn_steps_s']}",
-        f"  same folding: {r['exact']}/{r['layers']} layers exact, {r['known']} known (threshold width), "
-        f"{len(r['differ'])} differ; layer kinds equal: {r['kinds_equal']}",
-        f"  same target: SetFolding differs on {len(r['setfolding_layers_differ'])} layers",
-        f"  fps ours {o['fps']:.1f} / FINN+ {f['fps']:.1f}; LUT ours {s['lut']:.0f} / FINN+ {f['lut']:.0f}; "
-        f"BRAM18 {s['bram18']:.0f} / {f['bram18']:.0f}; URAM {s['uram']:.0f} / {f['uram']:.0f}; "
-        f"DSP {s['dsp']:.0f} / {f['dsp']:.0f}",
-    ])
+    return "\n".join(
+        [
+            f"{r['net']}: target {r['target_fps']:g} fps, {r['layers']} layers (export {r['export_s']} s, not compared)",
+            f"  wall time: nash hw estimate {r['ours_s']} s | FINN+ flow {r['finn_s']} s  -> {r['speedup']}x",
+            f"  FINN+ steps (s): {r['finn_steps_s']}",
+            f"  same folding: {r['exact']}/{r['layers']} layers exact, {r['known']} known (threshold width), "
+            f"{len(r['differ'])} differ; layer kinds equal: {r['kinds_equal']}",
+            f"  same target: SetFolding differs on {len(r['setfolding_layers_differ'])} layers",
+            f"  fps ours {o['fps']:.1f} / FINN+ {f['fps']:.1f}; LUT ours {s['lut']:.0f} / FINN+ {f['lut']:.0f}; "
+            f"BRAM18 {s['bram18']:.0f} / {f['bram18']:.0f}; URAM {s['uram']:.0f} / {f['uram']:.0f}; "
+            f"DSP {s['dsp']:.0f} / {f['dsp']:.0f}",
+        ]
+    )
 
 
 def main() -> None:

@@ -53,8 +53,14 @@ def export_brevitas(name: str, out: Path) -> Path:
     return path
 
 
-def export_resnet(version: str, out: Path, input_shape: str = "1x32x32", classes: int = 10,
-                  width: int = 8, stem: str = "small") -> Path:
+def export_resnet(
+    version: str,
+    out: Path,
+    input_shape: str = "1x32x32",
+    classes: int = 10,
+    width: int = 8,
+    stem: str = "small",
+) -> Path:
     """Untrained ResNet18 w2a2 (original ``o`` or the paper's NASH genotype ``v3``), seed 0."""
     import torch
 
@@ -90,12 +96,27 @@ def finn_plus(onnx_path: Path, out: Path, target_fps: float, clock_ns: float = 5
 
     summary = build(onnx_path, out, target_fps=target_fps, clock_ns=clock_ns, progress=False)
     dataflow = out / "intermediate_models" / "dataflow.onnx"
-    return {"summary": summary, "folding_file": out / "report" / "final_folding_config.json",
-            "threshold_bits": threshold_bits(dataflow), "graph": finn_graph(dataflow)}
+    return {
+        "summary": summary,
+        "folding_file": out / "report" / "final_folding_config.json",
+        "threshold_bits": threshold_bits(dataflow),
+        "graph": finn_graph(dataflow),
+    }
 
 
-_SIG_ATTRS = ("MW", "MH", "NumChannels", "IFMChannels", "Channels", "Labels", "ConvKernelDim", "KernelSize",
-              "Stride", "IFMDim", "numSteps")
+_SIG_ATTRS = (
+    "MW",
+    "MH",
+    "NumChannels",
+    "IFMChannels",
+    "Channels",
+    "Labels",
+    "ConvKernelDim",
+    "KernelSize",
+    "Stride",
+    "IFMDim",
+    "numSteps",
+)
 
 
 def finn_graph(dataflow_onnx: Path) -> list[dict[str, Any]]:
@@ -125,7 +146,14 @@ def _norm_sig(sig: dict[str, Any]) -> tuple:
     kernel = sig.get("ConvKernelDim", sig.get("KernelSize"))
     if isinstance(kernel, int):
         kernel = (kernel, kernel)
-    return (sig.get("MW"), sig.get("MH", chans), kernel, sig.get("Stride"), sig.get("IFMDim"), sig.get("numSteps"))
+    return (
+        sig.get("MW"),
+        sig.get("MH", chans),
+        kernel,
+        sig.get("Stride"),
+        sig.get("IFMDim"),
+        sig.get("numSteps"),
+    )
 
 
 def _our_sig(la: Any) -> tuple:
@@ -136,8 +164,14 @@ def _our_sig(la: Any) -> tuple:
     stride = getattr(la, "stride", None) if la.kind == "ConvolutionInputGenerator" else None
     ifm = tuple(la.ifm_dim) if la.kind == "ConvolutionInputGenerator" else None
     steps = la.num_steps if la.kind == "Thresholding" else None
-    return (getattr(la, "mw", None), chans, tuple(kernel) if kernel else None,
-            tuple(stride) if stride else None, ifm, steps)
+    return (
+        getattr(la, "mw", None),
+        chans,
+        tuple(kernel) if kernel else None,
+        tuple(stride) if stride else None,
+        ifm,
+        steps,
+    )
 
 
 def _wl_colors(nodes: list[tuple[str, tuple, list[str]]], rounds: int = 12) -> dict[str, int]:
@@ -150,7 +184,9 @@ def _wl_colors(nodes: list[tuple[str, tuple, list[str]]], rounds: int = 12) -> d
     color = {n: hash(label) for n, label, _ in nodes}
     for _ in range(rounds):
         color = {
-            n: hash((label, tuple(sorted(color[p] for p in preds)), tuple(sorted(color[c] for c in succs[n]))))
+            n: hash(
+                (label, tuple(sorted(color[p] for p in preds)), tuple(sorted(color[c] for c in succs[n])))
+            )
             for n, label, preds in nodes
         }
     return color
@@ -170,7 +206,11 @@ def match(layers: Any, graph: list[dict[str, Any]]) -> dict[str, str]:
     for node in graph:
         want_preds = sorted(mapping.get(p, "?") for p in node["preds"])
         for la in ours:
-            if la.name not in used and c_ours[la.name] == c_finn[node["name"]] and sorted(la.preds) == want_preds:
+            if (
+                la.name not in used
+                and c_ours[la.name] == c_finn[node["name"]]
+                and sorted(la.preds) == want_preds
+            ):
                 mapping[node["name"]] = la.name
                 used.add(la.name)
                 break
@@ -216,7 +256,11 @@ def ours(onnx_path: Path, folding_file: Path, clock_ns: float = 5.0, graph: list
         mapping = match(lower_model(onnx_path, lowering_options(base)).layers, graph)
         folding_file = renamed_folding(folding_file, mapping, folding_file.with_name("folding_ours.json"))
     cfg = HwConfig(
-        fold="file", folding_file=str(folding_file), generation="finn-plus", clock_ns=clock_ns, label_select=True
+        fold="file",
+        folding_file=str(folding_file),
+        generation="finn-plus",
+        clock_ns=clock_ns,
+        label_select=True,
     )
     est = estimate_model(onnx_path, cfg)
     if graph is not None:
@@ -268,14 +312,22 @@ def compare(est: Any, summary: dict[str, Any], thr_bits: dict[str, int] | None =
                 continue
             d = {"name": name, "field": f, "ours": o, "finn": v}
             if alt is not None and float(getattr(alt, f)) == v:
-                known.append(d | {"cause": f"{THRESHOLD_CAUSE} (FINN+ {thr_bits[name]} bits, ours "
-                                            f"{la.threshold_bits})"})
+                known.append(
+                    d
+                    | {"cause": f"{THRESHOLD_CAUSE} (FINN+ {thr_bits[name]} bits, ours {la.threshold_bits})"}
+                )
             else:
                 diffs.append(d)
         rows.append(row)
     exact = sum(1 for r in rows if r["in_finn"] and r["in_ours"] and all(r[f][0] == r[f][1] for f in FIELDS))
-    return {"rows": rows, "diffs": diffs, "known": known, "layers": len(rows), "exact": exact,
-            "kinds_equal": all(r["in_finn"] and r["in_ours"] for r in rows)}
+    return {
+        "rows": rows,
+        "diffs": diffs,
+        "known": known,
+        "layers": len(rows),
+        "exact": exact,
+        "kinds_equal": all(r["in_finn"] and r["in_ours"] for r in rows),
+    }
 
 
 def table(result: dict[str, Any]) -> str:

@@ -3,7 +3,8 @@
 ``python tests/hw/golden.py`` (re)writes ``golden_estimates.json`` from the current code; the test
 ``test_golden.py`` recomputes every case and compares cycles, LUT, BRAM18, URAM and DSP per layer
 and the totals exactly. Regenerate only for a deliberate change of a formula, and say why in the
-commit.
+commit. Every case names its formula generation (``current``, ``finn-0.9``, ``finn-plus``), so the
+recorded numbers do not move when ``HwConfig``'s default generation changes.
 
 Networks: the untrained quantised ResNet18 of ``nash hw estimate --backbone resnet18`` (original
 and the paper's NASH-v3 genotype, 3x32x32, 10 classes, torch seed 0), the Brevitas ``cnv_2w2a``
@@ -24,31 +25,70 @@ GOLDEN = HERE / "golden_estimates.json"
 # case id -> (network key, HwConfig fields); the CLI equivalent is in the comment
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     # nash hw estimate --backbone resnet18 --bits w2a2 --input 3x32x32 --classes 10 --fold max
-    "resnet18-o-w2a2-max": ("resnet18-o-w2a2", {"fold": "max"}),
-    "resnet18-o-w2a2-fps1000": ("resnet18-o-w2a2", {"fold": "target_fps", "target_fps": 1000}),
+    "resnet18-o-w2a2-max": ("resnet18-o-w2a2", {"fold": "max", "generation": "current"}),
+    "resnet18-o-w2a2-fps1000": (
+        "resnet18-o-w2a2",
+        {"fold": "target_fps", "target_fps": 1000, "generation": "current"},
+    ),
     "resnet18-o-w2a2-finn09": ("resnet18-o-w2a2", {"fold": "max", "generation": "finn-0.9"}),
-    "resnet18-o-w2a2-fit-zcu104": ("resnet18-o-w2a2", {"fold": "fit", "device": "ZCU104"}),
+    "resnet18-o-w2a2-fit-zcu104": (
+        "resnet18-o-w2a2",
+        {"fold": "fit", "device": "ZCU104", "generation": "current"},
+    ),
     # ... --genotype paper-v3.json --strategy v3
-    "resnet18-v3-w2a2-max": ("resnet18-v3-w2a2", {"fold": "max"}),
-    "resnet18-v3-w2a2-fps1000": ("resnet18-v3-w2a2", {"fold": "target_fps", "target_fps": 1000}),
+    "resnet18-v3-w2a2-max": ("resnet18-v3-w2a2", {"fold": "max", "generation": "current"}),
+    "resnet18-v3-w2a2-fps1000": (
+        "resnet18-v3-w2a2",
+        {"fold": "target_fps", "target_fps": 1000, "generation": "current"},
+    ),
     "resnet18-v3-w2a2-finn09": ("resnet18-v3-w2a2", {"fold": "max", "generation": "finn-0.9"}),
-    "cnv-2w2a-max": ("cnv-2w2a", {"fold": "max"}),
-    "cnv-2w2a-fps1000": ("cnv-2w2a", {"fold": "target_fps", "target_fps": 1000}),
+    "cnv-2w2a-max": ("cnv-2w2a", {"fold": "max", "generation": "current"}),
+    "cnv-2w2a-fps1000": ("cnv-2w2a", {"fold": "target_fps", "target_fps": 1000, "generation": "current"}),
     "cnv-2w2a-finn09-pynq": ("cnv-2w2a", {"fold": "max", "generation": "finn-0.9", "device": "Pynq-Z1"}),
-    "residual-max": ("residual", {"fold": "max", "label_select": True}),
-    "residual-unrelaxed": ("residual", {"fold": "max", "two_pass_relaxation": False}),
-    "nas-fps50k": ("residual-nas", {"fold": "target_fps", "target_fps": 50_000, "clock_ns": 5.0}),
-    "nas-fit-pynq": ("residual-nas", {"fold": "fit", "device": "Pynq-Z1"}),
+    "residual-max": ("residual", {"fold": "max", "label_select": True, "generation": "current"}),
+    "residual-unrelaxed": (
+        "residual",
+        {"fold": "max", "two_pass_relaxation": False, "generation": "current"},
+    ),
+    "nas-fps50k": (
+        "residual-nas",
+        {"fold": "target_fps", "target_fps": 50_000, "clock_ns": 5.0, "generation": "current"},
+    ),
+    "nas-fit-pynq": ("residual-nas", {"fold": "fit", "device": "Pynq-Z1", "generation": "current"}),
     "nas-embedded-v09": ("residual-nas", {"fold": "max", "generation": "finn-0.9", "mem_mode": "external"}),
-    "nas-no-minimize": ("residual-nas", {"fold": "max", "minimize_bit_width": False, "device": "U250"}),
-    "residual-file": ("residual", {"fold": "file", "folding_file": "golden_folding.json"}),
+    "nas-no-minimize": (
+        "residual-nas",
+        {"fold": "max", "minimize_bit_width": False, "device": "U250", "generation": "current"},
+    ),
+    "residual-file": (
+        "residual",
+        {"fold": "file", "folding_file": "golden_folding.json", "generation": "current"},
+    ),
     "residual-file-v09": (
         "residual",
         {"fold": "file", "folding_file": "golden_folding_v09.json", "generation": "finn-0.9"},
     ),
-    "zoo-max": ("zoo", {"fold": "max"}),
-    "zoo-unrelaxed-pynq": ("zoo", {"fold": "max", "two_pass_relaxation": False, "device": "Pynq-Z1"}),
+    "zoo-max": ("zoo", {"fold": "max", "generation": "current"}),
+    "zoo-unrelaxed-pynq": (
+        "zoo",
+        {"fold": "max", "two_pass_relaxation": False, "device": "Pynq-Z1", "generation": "current"},
+    ),
     "zoo-fps-v09": ("zoo", {"fold": "target_fps", "target_fps": 2e6, "generation": "finn-0.9"}),
+    # FINN+ 1.6.1 (--generation finn-plus); the formulas are checked against FINN+ by test_finn_plus.py
+    "resnet18-o-w2a2-plus-fps1000": (
+        "resnet18-o-w2a2",
+        {"fold": "target_fps", "target_fps": 1000, "generation": "finn-plus"},
+    ),
+    "resnet18-v3-w2a2-plus-max": ("resnet18-v3-w2a2", {"fold": "max", "generation": "finn-plus"}),
+    "cnv-2w2a-plus-fps1000": (
+        "cnv-2w2a",
+        {"fold": "target_fps", "target_fps": 1000, "generation": "finn-plus"},
+    ),
+    "nas-plus-fps50k": (
+        "residual-nas",
+        {"fold": "target_fps", "target_fps": 50_000, "clock_ns": 5.0, "generation": "finn-plus"},
+    ),
+    "zoo-plus-max": ("zoo", {"fold": "max", "generation": "finn-plus", "label_select": True}),
 }
 
 

@@ -33,9 +33,7 @@ NETWORKS = {
     "resnet18-o": (lambda out: fp.export_resnet("o", out), 1000.0),
     "resnet18-v3": (lambda out: fp.export_resnet("v3", out), 1000.0),
 }
-PARAMS = [
-    pytest.param(n, marks=pytest.mark.slow) if n == "resnet18-v3" else n for n in NETWORKS
-]
+PARAMS = [pytest.param(n, marks=pytest.mark.slow) if n == "resnet18-v3" else n for n in NETWORKS]
 
 
 @pytest.fixture(scope="module")

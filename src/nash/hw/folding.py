@@ -59,7 +59,9 @@ def check_folding(layer: HwLayer) -> None:
     layer.check_folding()
 
 
-def _raise_shared(consumer: HwLayer, swg: HwLayer, target: float, ctx: CostContext) -> tuple[HwLayer, HwLayer]:
+def _raise_shared(
+    consumer: HwLayer, swg: HwLayer, target: float, ctx: CostContext
+) -> tuple[HwLayer, HwLayer]:
     """FINN+ SetFolding: a depthwise SWG slower than the target raises the PE it shares with its
     Pool/VVAU consumer (next divisors of the channels) until the SWG meets the target."""
     folded = consumer.fold_producer(swg)

@@ -46,7 +46,9 @@ class HwLayer:
 
     kind: ClassVar[str] = ""  # FINN op type without the back-end suffix, e.g. "MVAU"
     v09_name: ClassVar[str] = ""  # node-name stem in FINN v0.9 (§7.1), e.g. "MatrixVectorActivation"
-    plus_kind: ClassVar[str] = ""  # FINN+ op type when it differs from ``kind`` (AddStreams -> ElementwiseAdd)
+    plus_kind: ClassVar[str] = (
+        ""  # FINN+ op type when it differs from ``kind`` (AddStreams -> ElementwiseAdd)
+    )
     fold_attrs: ClassVar[tuple[str, ...]] = ()  # folding attributes: "PE", "SIMD"
     rtl: ClassVar[bool] = False  # current FINN specialises this kind to RTL (§5)
     set_folds: ClassVar[bool] = False  # SetFolding picks the least parallel fold_attrs[0] (§7)

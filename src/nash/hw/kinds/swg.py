@@ -57,7 +57,11 @@ class ConvolutionInputGenerator(WindowLayer):
         layer = dataclasses.replace(self, parallel_window=False).least_parallel(
             "simd", self.channels, target, ctx
         )
-        if layer.backend == Backend.RTL and layer.simd == layer.channels and not meets(layer.cost(ctx).cycles, target, ctx):
+        if (
+            layer.backend == Backend.RTL
+            and layer.simd == layer.channels
+            and not meets(layer.cost(ctx).cycles, target, ctx)
+        ):
             layer = dataclasses.replace(layer, parallel_window=True)
         return layer
 
