@@ -177,10 +177,13 @@ def _restore(run: _Run, ckpt: dict[str, Any]) -> None:
 def _check_settings(cfg: TrainConfig, ckpt: dict[str, Any], where: Path) -> None:
     """A resume must train what the run was started with: any other changed setting is refused,
     so ``config.yaml`` and the checkpoint never describe a run that did not happen."""
+    stored, now, defaults = ckpt.get("config", {}), to_dict(cfg), to_dict(TrainConfig())
+    # settings added after the checkpoint was written, left at their defaults, change nothing
+    added = {k for k, v in now.items() if isinstance(stored, dict) and k not in stored and v == defaults.get(k)}
     refuse_changed_config(
-        ckpt.get("config", {}),
-        to_dict(cfg),
-        ignore=_RESUME_FREE,
+        stored,
+        now,
+        ignore=(*_RESUME_FREE, *sorted(added)),
         what=str(where),
         fix="resume with the original settings (`nash train --out DIR --resume` alone reuses them) "
         "or train with the new ones into a new --out",
