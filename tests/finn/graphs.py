@@ -1,7 +1,8 @@
-"""A tiny residual QONNX classifier written with onnx.helper, for fast FINN+ build tests.
+"""Tiny residual QONNX classifiers written with onnx.helper, for fast FINN+ build tests.
 
 ``tiny_residual(same_grid=True)`` is what our exports look like in miniature: 8-bit signed input
-quantiser, conv + BN + 2-bit ReLU quantiser, a fork into a shortcut and a conv branch, both
+quantiser, conv + BN + 2-bit ReLU quantiser, a 3x3 stride-2 max-pool (the ImageNet stem's), a fork
+into a shortcut and a conv branch, both
 requantised by signed 8-bit quantisers before their add, 2-bit ReLU, global average pool, 8-bit
 quantiser, linear classifier. With ``same_grid=False`` the two add operands use different scales,
 which no streamlining can turn into an integer add: the graph FINN cannot build.
@@ -59,6 +60,8 @@ def tiny_residual(same_grid: bool = True, c: int = 4, hw: int = 8, classes: int 
     # on a rounding tie, where Quant (round half to even) and thresholds (half up) legitimately differ
     x = g.quant("inp", 8, True, 0.00713)
     a = g.quant(g.op("Relu", [g.conv(x, 1, c)]), 2, False, 0.2371)
+    # ImageNet-stem max-pool whose output forks into the conv branch and the shortcut
+    a = g.op("MaxPool", [a], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
     short = g.quant(a, 8, True, 0.0531)
     branch = g.quant(g.conv(a, c, c), 8, True, 0.0531 if same_grid else 0.0307)
     y = g.quant(g.op("Relu", [g.op("Add", [branch, short])]), 2, False, 0.2629)

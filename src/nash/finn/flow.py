@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from nash.errors import ConfigError
+from nash.errors import ConfigError, NashError
 from nash.finn._env import FinnError, UnmappedNodesError, finn_version, require_finn, vivado_available
 
 __all__ = ["build", "DEFAULT_PART", "VIVADO_MISSING"]
@@ -316,8 +316,17 @@ def _run(model: Any, src: Path, tmp: Path, out: Path, **kw: Any) -> dict[str, An
     def step(name: str, fn: Callable[[], Any]) -> Any:
         bar.set_postfix_str(name)
         t = time.perf_counter()
-        with _captured(log_file):
-            value = fn()
+        try:
+            with _captured(log_file):
+                value = fn()
+        except NashError:
+            raise
+        except Exception as exc:  # FINN+/qonnx raise assorted exception types; make them one line
+            msg = " ".join(str(exc).split())[:300]
+            raise FinnError(
+                f"FINN+ failed in step {name}: {type(exc).__name__}: {msg} (intermediate models and "
+                f"build.log in {out.name}.failed/)"
+            ) from exc
         seconds[name] = round(time.perf_counter() - t, 2)
         bar.update(1)
         return value

@@ -278,7 +278,7 @@ def _transpose_transforms() -> list[Any]:
 
     return [
         absorb.AbsorbTransposeIntoMultiThreshold(),
-        reorder.MakeMaxPoolNHWC(),
+        SafeMakeMaxPoolNHWC(),
         reorder.MoveTransposePastFork(),
         reorder.MoveTransposePastJoinAdd(),
         reorder.MoveTransposePastEltwise(),
@@ -296,7 +296,6 @@ def step_streamline(model: Any) -> Any:
     round 2 absorbs what the lowering exposed. Thresholds are rounded last.
     """
     from finn.transformation.streamline import absorb
-    from finn.transformation.streamline.reorder import MakeMaxPoolNHWC
     from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
     from qonnx.transformation.bipolar_to_xnor import ConvertBipolarMatMulToXnorPopcount
     from qonnx.transformation.infer_data_layouts import InferDataLayouts
@@ -307,7 +306,7 @@ def step_streamline(model: Any) -> Any:
     transforms = _streamline_transforms()
     model = run_until_stable(model, transforms)
     model = model.transform(LowerConvsToMatMul())
-    model = model.transform(MakeMaxPoolNHWC())
+    model = model.transform(SafeMakeMaxPoolNHWC())
     model = run_until_stable(model, _transpose_transforms())
     model = model.transform(ConvertBipolarMatMulToXnorPopcount())
     model = run_until_stable(model, transforms)
@@ -352,6 +351,39 @@ class SplitForkedActivations(Transformation):
                         consumer.input[k] = twin.output[0]
                 graph.node.insert(list(graph.node).index(node) + 1, twin)
             changed = True
+        return model, changed
+
+
+class SafeMakeMaxPoolNHWC(Transformation):
+    """FINN's ``MakeMaxPoolNHWC``, but never on a ``MaxPool`` whose output forks.
+
+    When the pool's output feeds a transpose *and* other nodes (the ImageNet stem's max-pool feeds
+    the first conv and the first shortcut requantiser), FINN's rewrite renames the pool's output
+    and the other consumers are left reading the un-pooled tensor (a wrong graph, seen on the
+    3x224x224 ResNet18). Forked pools get a temporary ``Identity`` behind them so that only the
+    safe direction of the rewrite (a transpose *in front* of the pool) can apply.
+    """
+
+    def apply(self, model: Any) -> tuple[Any, bool]:
+        from finn.transformation.streamline.reorder import MakeMaxPoolNHWC
+        from onnx import helper
+
+        graph = model.graph
+        guards = []
+        for node in list(graph.node):
+            if node.op_type == "MaxPool" and len(model.find_consumers(node.output[0])) > 1:
+                hidden = model.make_new_valueinfo_name()
+                model.set_tensor_shape(hidden, model.get_tensor_shape(node.output[0]))
+                model.set_tensor_datatype(hidden, model.get_tensor_datatype(node.output[0]))
+                guard = helper.make_node("Identity", [hidden], [node.output[0]], name=f"{node.name}_guard")
+                node.output[0] = hidden
+                graph.node.insert(list(graph.node).index(node) + 1, guard)
+                guards.append(guard)
+        model, changed = MakeMaxPoolNHWC().apply(model)
+        for guard in guards:
+            prod = model.find_producer(guard.input[0])
+            prod.output[0] = guard.output[0]
+            model.graph.node.remove(guard)
         return model, changed
 
 
