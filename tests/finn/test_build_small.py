@@ -181,3 +181,16 @@ def test_without_label_select_output_scale_stays_outside(tiny: Path, tmp_path: P
     outside = s["nodes"]["outside_partition"]
     assert outside[0] == "Transpose_0 (Transpose)" and len(outside) == 2 and outside[1].endswith("(Mul)")
     assert "LabelSelect_hls" not in s["nodes"]["hw_layer_kinds"]
+
+
+def test_finn_exception_becomes_one_line_error(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception inside FINN+ (here provoked with FINN's unguarded MakeMaxPoolNHWC, which rewires
+    the forked stem max-pool wrongly) is reported as one FinnError line naming the step."""
+    from finn.transformation.streamline.reorder import MakeMaxPoolNHWC
+
+    from nash.finn import steps
+
+    monkeypatch.setattr(steps, "SafeMakeMaxPoolNHWC", MakeMaxPoolNHWC)
+    with pytest.raises(FinnError, match=r"FINN\+ failed in step convert_to_hw: FINNUserError") as exc:
+        build(tiny, tmp_path / "out", progress=False)
+    assert "\n" not in str(exc.value) and not (tmp_path / "out").exists()
