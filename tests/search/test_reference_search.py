@@ -49,3 +49,23 @@ def test_sign_conv_gradients():
     assert conv.weight.grad is not None and conv.weight.grad.abs().sum() > 0
     outside = x.detach().abs() >= 1.0
     assert (x.grad[outside] == 0).all() and x.grad[~outside].abs().sum() > 0
+
+
+@pytest.mark.parametrize("strategy", ["v1", "v2"])
+def test_reference_recipe_search_on_real_data(fmnist_dir, tmp_path, strategy):
+    from nash.config.base import load_config
+    from nash.search import run_search
+    from nash.space import Genotype, check_strategy_rule
+    from nash.space.derivation import derive_reference
+
+    cfg = SearchConfig(
+        **{**recipe_overrides("reference", "search"), "recipe": "reference", "strategy": strategy,
+           "dataset": "fashion-mnist", "data_root": str(fmnist_dir), "train_subset": 256, "batch_size": 16,
+           "width": 4, "image_size": 32, "steps_per_epoch": 3, "epochs": 1, "device": "cpu"}
+    )  # fmt: skip
+    genotype = run_search(cfg, tmp_path, progress=False)
+    assert load_config(SearchConfig, tmp_path / "config.yaml").recipe == "reference"
+    saved = Genotype.load(tmp_path / "genotype.json")
+    assert saved.cells == genotype.cells and saved.meta["derivation"] == "reference"
+    assert saved.cells == derive_reference(strategy, "resnet18", saved.meta["final_alphas"], probabilities=True).cells
+    check_strategy_rule(saved)
