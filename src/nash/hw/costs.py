@@ -40,7 +40,7 @@ class LayerCost:
 class CostContext:
     """Settings every cost model may read: formula generation and the DSP primitive of the part."""
 
-    generation: str = "current"  # "current" (§4) | "finn-0.9" (§11); a Generation member also works
+    generation: str = "current"  # "current" (§4) | "finn-0.9" (§11) | "finn-plus"; or a Generation
     dsp_block: str = "DSP48E2"  # "DSP48E1" (7-series) | "DSP48E2" | "DSP58" (Versal)
 
 

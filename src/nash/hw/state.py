@@ -25,7 +25,7 @@ __all__ = ["LoweringOptions", "Stream", "Rejection", "LoweringState"]
 class LoweringOptions:
     """Choices that change which layers and datatypes the lowering produces."""
 
-    generation: str = "current"  # "current" | "finn-0.9" (back-ends and node names)
+    generation: str = "current"  # "current" | "finn-0.9" | "finn-plus" (layer kinds, back-ends, names)
     label_select: bool = False  # append LabelSelect to the classifier output (FINN does when asked)
     minimize_bit_width: bool = True  # §8 weight/accumulator minimisation when weights are stored
     input_dtype: DType = int_type(8, False)  # assumed type of unquantised (float) streams
