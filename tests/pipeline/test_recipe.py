@@ -93,3 +93,22 @@ def test_search_cli_records_the_recipe(tmp_path, monkeypatch):
         main(["search", "--out", str(tmp_path), "--recipe", "reference", "--epochs", "1", "--no-v3-fallback-bug"])
     cfg = seen["cfg"]
     assert (cfg.recipe, cfg.epochs, cfg.alpha_grad, cfg.v3_fallback_bug) == ("reference", 1, "full", False)
+
+
+def test_train_cli_applies_the_recipe_under_the_file_and_flags(tmp_path, monkeypatch):
+    import nash.train
+
+    seen = {}
+
+    def fake(cfg, out, **kw):
+        seen["cfg"] = cfg
+        raise SystemExit(0)
+
+    monkeypatch.setattr(nash.train, "run_training", fake)
+    path = tmp_path / "train.yaml"
+    path.write_text("recipe: reference\nepochs: 3\n")
+    with pytest.raises(SystemExit):
+        main(["train", "--out", str(tmp_path / "run"), "--config", str(path), "--lr", "0.5"])
+    cfg = seen["cfg"]
+    assert (cfg.recipe, cfg.optimizer, cfg.epochs, cfg.lr, cfg.grad_clip) == ("reference", "adam", 3, 0.5, 5.0)
+    assert ModelOptions.from_dict(cfg.model).head_bits == 4
