@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -72,8 +71,9 @@ def run_net(name: str, onnx_path: Path, work: Path, target_fps: float, clock_ns:
     from nash.hw import estimate_model, write_estimate
 
     t = time.perf_counter()
-    est = estimate_model(onnx_path, HwConfig(fold="target_fps", target_fps=target_fps, clock_ns=clock_ns),
-                         progress=False)
+    est = estimate_model(
+        onnx_path, HwConfig(fold="target_fps", target_fps=target_fps, clock_ns=clock_ns), progress=False
+    )
     t_nash = time.perf_counter() - t
     write_estimate(est, work / f"{name}-hw")
     ours = [
@@ -84,8 +84,13 @@ def run_net(name: str, onnx_path: Path, work: Path, target_fps: float, clock_ns:
     folding_note = "same folding (nash hw folding_config.json)"
     t = time.perf_counter()
     try:
-        s = build(onnx_path, work / f"{name}-finn", folding=work / f"{name}-hw" / "folding_config.json",
-                  clock_ns=clock_ns, progress=True)
+        s = build(
+            onnx_path,
+            work / f"{name}-finn",
+            folding=work / f"{name}-hw" / "folding_config.json",
+            clock_ns=clock_ns,
+            progress=True,
+        )
     except FoldingError as exc:
         folding_note = f"FINN+ SetFolding for {target_fps:g} fps ({str(exc)[:60]}...)"
         t = time.perf_counter()
@@ -135,8 +140,10 @@ def main() -> None:
         print(f"[{net}] exported in {time.perf_counter() - t:.1f} s (not timed below)", flush=True)
         rows.append(run_net(net, path, work, args.target_fps, args.clock_ns))
         (work / f"{net}-bench.json").write_text(json.dumps(rows[-1], indent=2, default=str) + "\n")
-    head = (f"{'net':<10}{'nash hw s':>10}{'FINN+ s':>9}{'layers':>9}{'matched':>8}{'cyc=':>7}{'LUT±10%':>8}"
-            f"{'BRAM=':>7}{'fps nash/FINN+':>20}{'LUT nash/FINN+':>18}{'BRAM18 nash/FINN+':>19}")
+    head = (
+        f"{'net':<10}{'nash hw s':>10}{'FINN+ s':>9}{'layers':>9}{'matched':>8}{'cyc=':>7}{'LUT±10%':>8}"
+        f"{'BRAM=':>7}{'fps nash/FINN+':>20}{'LUT nash/FINN+':>18}{'BRAM18 nash/FINN+':>19}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -147,12 +154,16 @@ def main() -> None:
             f"{r['bram18'][0]:>9.0f}/{r['bram18'][1]:<9.0f}"
         )
     for r in rows:
-        print(f"{r['net']}: folding: {r['folding']}; bottleneck nash {r['bottleneck'][0]} / FINN+ {r['bottleneck'][1]};"
-              f" outside the partition: {', '.join(r['outside']) or 'none'}")
+        print(
+            f"{r['net']}: folding: {r['folding']}; bottleneck nash {r['bottleneck'][0]} / FINN+ {r['bottleneck'][1]};"
+            f" outside the partition: {', '.join(r['outside']) or 'none'}"
+        )
         print(f"  FINN+ step seconds: {json.dumps({k: v for k, v in r['finn_steps_s'].items()})}")
-        print("  largest LUT differences: " + "; ".join(f"{a} {la:.0f} vs {b} {lb:.0f}" for a, la, b, lb in r["worst_lut"]))
+        print(
+            "  largest LUT differences: "
+            + "; ".join(f"{a} {la:.0f} vs {b} {lb:.0f}" for a, la, b, lb in r["worst_lut"])
+        )
     print(f"outputs in {work}")
-    _ = re
 
 
 if __name__ == "__main__":

@@ -49,8 +49,14 @@ def _train_export(out: Path, version: str, genotype: str | None, fmnist_dir: Pat
     # PyTorch anyway); the metadata carries the normalisation the FINN+ build folds into the input
     ckpt = load_checkpoint(out / "best.pt")
     data = ckpt["data"]
-    meta = {"backbone": "resnet18", "version": version, "bits": "w2a2", "dataset": data["dataset"],
-            "mean": data["mean"], "std": data["std"]}
+    meta = {
+        "backbone": "resnet18",
+        "version": version,
+        "bits": "w2a2",
+        "dataset": data["dataset"],
+        "mean": data["mean"],
+        "std": data["std"],
+    }
     export_model(model_from_checkpoint(ckpt), (1, 32, 32), out / "model.onnx", meta)
     return out
 

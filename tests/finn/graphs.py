@@ -50,7 +50,9 @@ class _G:
         beta = self.rng.normal(0, 0.2, cout)
         mean = self.rng.normal(0, 0.2, cout)
         var = self.rng.uniform(0.5, 2.0, cout)
-        return self.op("BatchNormalization", [y, self.const(gamma), self.const(beta), self.const(mean), self.const(var)])
+        return self.op(
+            "BatchNormalization", [y, self.const(gamma), self.const(beta), self.const(mean), self.const(var)]
+        )
 
 
 def tiny_residual(same_grid: bool = True, c: int = 4, hw: int = 8, classes: int = 4) -> onnx.ModelProto:

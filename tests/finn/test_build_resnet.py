@@ -31,8 +31,15 @@ def _assert_build(out: Path, summary: dict) -> None:
     parent = ModelWrapper(str(out / "intermediate_models" / "dataflow_parent.onnx"))
     assert sorted(n.op_type for n in parent.graph.node) == ["StreamingDataflowPartition", "Transpose"]
     kinds = {k.rsplit("_", 1)[0] for k in nodes["hw_layer_kinds"]}
-    assert {"MVAU", "Thresholding", "ConvolutionInputGenerator", "ElementwiseAdd", "DuplicateStreams",
-            "GlobalAccPool", "LabelSelect"} <= kinds
+    assert {
+        "MVAU",
+        "Thresholding",
+        "ConvolutionInputGenerator",
+        "ElementwiseAdd",
+        "DuplicateStreams",
+        "GlobalAccPool",
+        "LabelSelect",
+    } <= kinds
     # FINN+'s own estimate reports
     report = out / "report"
     cycles = json.loads((report / "estimate_layer_cycles.json").read_text())
@@ -41,7 +48,11 @@ def _assert_build(out: Path, summary: dict) -> None:
     assert res["total"]["LUT"] > 0
     perf = json.loads((report / "estimate_network_performance.json").read_text())
     assert perf["estimated_throughput_fps"] > 0
-    for name in ("op_and_param_counts.json", "estimate_layer_config_alternatives.json", "auto_folding_config.json"):
+    for name in (
+        "op_and_param_counts.json",
+        "estimate_layer_config_alternatives.json",
+        "auto_folding_config.json",
+    ):
         assert (report / name).is_file()
     assert summary["hardware"]["skipped"].startswith("Vivado/Vitis not found")
     # the integer check
@@ -59,9 +70,16 @@ def test_build_original_resnet18(trained_original: Path) -> None:
     from nash.finn import build
 
     out = trained_original / "finn"
-    summary = build(trained_original / "model.onnx", out, target_fps=2000, clock_ns=5.0,
-                    checkpoint=trained_original / "best.pt", n_check=N_CHECK, n_check_hw=N_CHECK_HW,
-                    progress=False)
+    summary = build(
+        trained_original / "model.onnx",
+        out,
+        target_fps=2000,
+        clock_ns=5.0,
+        checkpoint=trained_original / "best.pt",
+        n_check=N_CHECK,
+        n_check_hw=N_CHECK_HW,
+        progress=False,
+    )
     _assert_build(out, summary)
     assert summary["nodes"]["hw_layer_kinds"]["ElementwiseAdd_hls"] == 8  # one per basic block
     assert summary["performance"]["fps"] >= 2000 * 0.9
@@ -72,8 +90,16 @@ def test_build_nash_v3_resnet18(trained_v3: Path) -> None:
     from nash.finn import build
 
     out = trained_v3 / "finn"
-    summary = build(trained_v3 / "model.onnx", out, target_fps=2000, clock_ns=5.0,
-                    checkpoint=trained_v3 / "best.pt", n_check=N_CHECK, n_check_hw=N_CHECK_HW, progress=False)
+    summary = build(
+        trained_v3 / "model.onnx",
+        out,
+        target_fps=2000,
+        clock_ns=5.0,
+        checkpoint=trained_v3 / "best.pt",
+        n_check=N_CHECK,
+        n_check_hw=N_CHECK_HW,
+        progress=False,
+    )
     _assert_build(out, summary)
     kinds = summary["nodes"]["hw_layer_kinds"]
     assert kinds.get("Pool_hls", 0) >= 1  # the max-pool NAS edges

@@ -37,8 +37,12 @@ def test_tiny_build_all_hw_and_reports(tiny: Path, tmp_path: Path) -> None:
     assert s["nodes"]["all_hw_layers"] and s["nodes"]["outside_partition"] == ["Transpose_0 (Transpose)"]
     assert s["folding"]["mode"] == "max"
     assert s["performance"]["fps"] > 0 and s["resources"]["LUT"] > 0
-    for name in ("estimate_layer_cycles.json", "estimate_layer_resources.json",
-                 "estimate_network_performance.json", "auto_folding_config.json"):
+    for name in (
+        "estimate_layer_cycles.json",
+        "estimate_layer_resources.json",
+        "estimate_network_performance.json",
+        "auto_folding_config.json",
+    ):
         assert (out / "report" / name).is_file()
     assert json.loads((out / "finn_build.json").read_text())["performance"] == s["performance"]
     assert not list(tmp_path.glob(".out.tmp-*"))
@@ -118,7 +122,9 @@ def test_folding_file_illegal_value(tiny: Path, tmp_path: Path) -> None:
         build(tiny, tmp_path / "out", folding=f, progress=False)
 
 
-def test_unsupported_graph_names_nodes_and_keeps_previous_run(tiny: Path, tiny_bad: Path, tmp_path: Path) -> None:
+def test_unsupported_graph_names_nodes_and_keeps_previous_run(
+    tiny: Path, tiny_bad: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     build(tiny, out, progress=False)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -168,8 +174,20 @@ def test_cli_errors_are_one_line(tiny_bad: Path, tmp_path: Path, capsys: pytest.
 def test_cli_build_prints_summary(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from nash.cli import main
 
-    rc = main(["finn", "build", str(tiny), "--out", str(tmp_path / "o"), "--target-fps", "5000",
-               "--clock-ns", "5", "--no-progress"])
+    rc = main(
+        [
+            "finn",
+            "build",
+            str(tiny),
+            "--out",
+            str(tmp_path / "o"),
+            "--target-fps",
+            "5000",
+            "--clock-ns",
+            "5",
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     assert "HW layers in one dataflow partition" in out and "fps" in out
@@ -183,7 +201,9 @@ def test_without_label_select_output_scale_stays_outside(tiny: Path, tmp_path: P
     assert "LabelSelect_hls" not in s["nodes"]["hw_layer_kinds"]
 
 
-def test_finn_exception_becomes_one_line_error(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_finn_exception_becomes_one_line_error(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An exception inside FINN+ (here provoked with FINN's unguarded MakeMaxPoolNHWC, which rewires
     the forked stem max-pool wrongly) is reported as one FinnError line naming the step."""
     from finn.transformation.streamline.reorder import MakeMaxPoolNHWC

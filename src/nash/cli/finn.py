@@ -15,7 +15,9 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="QONNX model (nash export, or nash hw estimate --backbone ... --out DIR)")
     p.add_argument("--out", required=True, help="output directory (replaced only by a complete new run)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--folding", default=None, help="FINN folding JSON (e.g. folding_config.json of nash hw estimate)")
+    g.add_argument(
+        "--folding", default=None, help="FINN folding JSON (e.g. folding_config.json of nash hw estimate)"
+    )
     g.add_argument("--target-fps", type=float, default=None, help="FINN+ SetFolding for this many frames/s")
     p.add_argument(
         "--device",
@@ -24,13 +26,25 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--clock-ns", type=float, default=None, help="clock period in ns (default: device's or 5)")
     p.add_argument("--part", default=None, help="FPGA part (default: the device's, else the U250's)")
-    p.add_argument("--utilization", type=float, default=0.85, help="resource limit for --device fits (default 0.85)")
-    p.add_argument("--mvau-wwidth-max", type=int, default=36, help="SetFolding cap on MVAU weight stream bits")
-    p.add_argument("--checkpoint", default=None, help="best.pt the model was exported from: run the integer check")
-    p.add_argument("--n-check", type=int, default=1000, help="test images for the streamlined-graph check (default 1000)")
-    p.add_argument("--n-check-hw", type=int, default=100, help="of those, images for the HW-layer graph (default 100)")
+    p.add_argument(
+        "--utilization", type=float, default=0.85, help="resource limit for --device fits (default 0.85)"
+    )
+    p.add_argument(
+        "--mvau-wwidth-max", type=int, default=36, help="SetFolding cap on MVAU weight stream bits"
+    )
+    p.add_argument(
+        "--checkpoint", default=None, help="best.pt the model was exported from: run the integer check"
+    )
+    p.add_argument(
+        "--n-check", type=int, default=1000, help="test images for the streamlined-graph check (default 1000)"
+    )
+    p.add_argument(
+        "--n-check-hw", type=int, default=100, help="of those, images for the HW-layer graph (default 100)"
+    )
     p.add_argument("--data", default=None, help="dataset directory for the check images")
-    p.add_argument("--no-label-select", action="store_true", help="end the accelerator at the logits (no TopK)")
+    p.add_argument(
+        "--no-label-select", action="store_true", help="end the accelerator at the logits (no TopK)"
+    )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
 
@@ -89,7 +103,10 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     _print_summary(summary)
-    print(f"wrote {args.out}/finn_build.json, {args.out}/report/" + (" and finn_check.json" if "check" in summary else ""))
+    print(
+        f"wrote {args.out}/finn_build.json, {args.out}/report/"
+        + (" and finn_check.json" if "check" in summary else "")
+    )
     if "check" in summary and not summary["check"]["ok"]:
         return 1
     return 0

@@ -49,8 +49,9 @@ class UnmappedNodesError(FinnError):
 def require_finn() -> str:
     """Import FINN+, initialise its settings once, return its version; else ``FinnNotInstalledError``."""
     try:
-        import finn  # noqa: F401
         from finn.util import settings
+
+        import finn  # noqa: F401
     except ImportError as exc:  # finn itself, or one of its undeclared imports (psutil)
         raise FinnNotInstalledError(
             f"FINN+ is not installed or incomplete ({exc.name or exc}); install it with: {INSTALL_HINT}"

@@ -61,7 +61,9 @@ def _batches(n: int, size: int, progress: bool, desc: str) -> Iterator[slice]:
         yield slice(start, min(n, start + size))
 
 
-def run_graph_batched(model: Any, pixels: np.ndarray, batch_size: int = 200, progress: bool = False) -> np.ndarray:
+def run_graph_batched(
+    model: Any, pixels: np.ndarray, batch_size: int = 200, progress: bool = False
+) -> np.ndarray:
     """Outputs of a streamlined graph for N x C x H x W ``pixels`` (``nash.finn.execute``, batched)."""
     from nash.finn.execute import execute_batched
 
@@ -83,7 +85,9 @@ def output_scale(model: Any) -> float | None:
     return float(np.asarray(c).reshape(()))
 
 
-def run_hw_graph(model: Any, pixels: np.ndarray, progress: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+def run_hw_graph(
+    model: Any, pixels: np.ndarray, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(LabelSelect output, integer logits feeding it or None) of the HW-layer graph, image by image."""
     from finn.core.onnx_exec import execute_onnx
 
@@ -92,7 +96,9 @@ def run_hw_graph(model: Any, pixels: np.ndarray, progress: bool = False) -> tupl
     logits_name = ls[0].input[0] if ls else None
     labels, logits = [], []
     for k in tqdm(range(len(pixels)), desc="HW-layer graph", disable=not progress, leave=False):
-        ctx = execute_onnx(model, {iname: pixels[k : k + 1].astype(np.float32)}, return_full_exec_context=True)
+        ctx = execute_onnx(
+            model, {iname: pixels[k : k + 1].astype(np.float32)}, return_full_exec_context=True
+        )
         labels.append(np.asarray(ctx[oname]).reshape(-1))
         if logits_name is not None:
             logits.append(np.asarray(ctx[logits_name]).reshape(-1))

@@ -115,7 +115,9 @@ def _im2col(node: Any, x: np.ndarray) -> np.ndarray:
     for i in range(kh):
         for j in range(kw):
             r0, c0 = i * dh, j * dw
-            out[:, :, :, i, j, :] = xp[:, r0 : r0 + sh * (oh - 1) + 1 : sh, c0 : c0 + sw * (ow - 1) + 1 : sw, :]
+            out[:, :, :, i, j, :] = xp[
+                :, r0 : r0 + sh * (oh - 1) + 1 : sh, c0 : c0 + sw * (ow - 1) + 1 : sw, :
+            ]
     return out.reshape(n, oh, ow, kh * kw * c)
 
 
@@ -197,7 +199,9 @@ def execute_batched(model: Any, x: np.ndarray) -> np.ndarray:
     """Run a streamlined graph (a qonnx ``ModelWrapper``) on a batch ``x``; returns its output."""
     unsupported = sorted({n.op_type for n in model.graph.node} - SUPPORTED_OPS)
     if unsupported:
-        raise NotImplementedError(f"op types {', '.join(unsupported)} are not supported by the batched executor")
+        raise NotImplementedError(
+            f"op types {', '.join(unsupported)} are not supported by the batched executor"
+        )
     ctx: dict[str, np.ndarray] = {t.name: _init(t) for t in model.graph.initializer}
     ctx[model.graph.input[0].name] = np.asarray(x, dtype=np.float32)
     for node in model.graph.node:
@@ -221,6 +225,9 @@ def cross_check(model: Any, x: np.ndarray) -> float:
     iname, oname = model.graph.input[0].name, model.graph.output[0].name
     ours = execute_batched(model, x).reshape(len(x), -1)
     ref = np.concatenate(
-        [np.asarray(execute_onnx(model, {iname: x[k : k + 1].astype(np.float32)})[oname]).reshape(1, -1) for k in range(len(x))]
+        [
+            np.asarray(execute_onnx(model, {iname: x[k : k + 1].astype(np.float32)})[oname]).reshape(1, -1)
+            for k in range(len(x))
+        ]
     )
     return float(np.abs(ours.astype(np.float64) - ref.astype(np.float64)).max()) if len(x) else 0.0

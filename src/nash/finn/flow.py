@@ -48,7 +48,9 @@ def _load(path: Path) -> Any:
     from qonnx.core.modelwrapper import ModelWrapper
 
     if not path.is_file():
-        raise FinnError(f"model {path} not found; export one with `nash export` or `nash hw estimate --backbone ... --out DIR`")
+        raise FinnError(
+            f"model {path} not found; export one with `nash export` or `nash hw estimate --backbone ... --out DIR`"
+        )
     try:
         proto = onnx.load(str(path))
     except Exception as exc:  # onnx raises DecodeError, ValueError, ... on damaged files
@@ -72,7 +74,11 @@ def _allowed_outside(model: Any, node: Any) -> bool:
     inp, out = model.graph.input[0].name, model.graph.output[0].name
     if node.op_type == "Transpose" and list(node.input) == [inp]:
         return True
-    if node.op_type == "Mul" and list(node.output) == [out] and model.get_initializer(node.input[1]) is not None:
+    if (
+        node.op_type == "Mul"
+        and list(node.output) == [out]
+        and model.get_initializer(node.input[1]) is not None
+    ):
         prod = model.find_producer(node.input[0])
         return prod is not None and prod.domain.startswith("finn.custom_op.fpgadataflow")
     return False
@@ -136,8 +142,15 @@ def _minimize_bit_width(model: Any) -> Any:
     from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
     from qonnx.transformation.infer_datatypes import InferDataTypes
 
-    for t in (MinimizeWeightBitWidth(), MinimizeAccumulatorWidth(), InferDataTypes(), RoundAndClipThresholds(),
-              InferDataTypes(), MinimizeWeightBitWidth(), InferDataTypes()):
+    for t in (
+        MinimizeWeightBitWidth(),
+        MinimizeAccumulatorWidth(),
+        InferDataTypes(),
+        RoundAndClipThresholds(),
+        InferDataTypes(),
+        MinimizeWeightBitWidth(),
+        InferDataTypes(),
+    ):
         model = model.transform(t)
     return model
 
@@ -163,7 +176,10 @@ def _estimate_reports(model: Any, report: Path, part: str, clock_ns: float) -> d
     res = model.analysis(partial(res_estimation, fpgapart=part))
     res["total"] = aggregate_dict_keys(res)
     dump("estimate_layer_resources.json", res)
-    dump("estimate_layer_config_alternatives.json", model.analysis(partial(res_estimation_complete, fpgapart=part)))
+    dump(
+        "estimate_layer_config_alternatives.json",
+        model.analysis(partial(res_estimation_complete, fpgapart=part)),
+    )
     model = model.transform(AnnotateCycles())
     perf = dict(model.analysis(dataflow_performance))
     perf["estimated_throughput_fps"] = (1e9 / clock_ns) / float(perf["max_cycles"])
@@ -279,10 +295,26 @@ def build(
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "intermediate_models").mkdir(parents=True)
     try:
-        summary = _run(model, src, tmp, out, part=part, clock=clock, dev=dev, fold_cfg=fold_cfg, folding=folding,
-                       target_fps=target_fps, utilization=utilization, mvau_wwidth_max=mvau_wwidth_max,
-                       label_select=label_select, ckpt_path=ckpt_path, n_check=n_check, n_check_hw=n_check_hw,
-                       data_root=data_root, progress=progress)
+        summary = _run(
+            model,
+            src,
+            tmp,
+            out,
+            part=part,
+            clock=clock,
+            dev=dev,
+            fold_cfg=fold_cfg,
+            folding=folding,
+            target_fps=target_fps,
+            utilization=utilization,
+            mvau_wwidth_max=mvau_wwidth_max,
+            label_select=label_select,
+            ckpt_path=ckpt_path,
+            n_check=n_check,
+            n_check_hw=n_check_hw,
+            data_root=data_root,
+            progress=progress,
+        )
         summary["seconds"]["total"] = round(time.perf_counter() - t_start, 2)
         (tmp / "finn_build.json").write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
     except BaseException:
@@ -309,8 +341,17 @@ def _run(model: Any, src: Path, tmp: Path, out: Path, **kw: Any) -> dict[str, An
     inter = tmp / "intermediate_models"
     log_file = tmp / "build.log"
     seconds: dict[str, float] = {}
-    names = ["qonnx_to_finn", "tidy", "streamline", "convert_to_hw", "dataflow_partition", "specialize",
-             "folding", "minimize_bit_width", "estimate_reports"]
+    names = [
+        "qonnx_to_finn",
+        "tidy",
+        "streamline",
+        "convert_to_hw",
+        "dataflow_partition",
+        "specialize",
+        "folding",
+        "minimize_bit_width",
+        "estimate_reports",
+    ]
     bar = tqdm(total=len(names), desc="FINN+ build", disable=not kw["progress"], leave=False)
 
     def step(name: str, fn: Callable[[], Any]) -> Any:
@@ -354,7 +395,9 @@ def _run(model: Any, src: Path, tmp: Path, out: Path, **kw: Any) -> dict[str, An
         from finn.transformation.fpgadataflow.create_dataflow_partition import CreateDataflowPartition
 
         m = _minimize_bit_width(hw)  # FINN+ minimises once before specialisation as well
-        parent = m.transform(CreateDataflowPartition(partition_model_dir=str(inter / "supported_op_partitions")))
+        parent = m.transform(
+            CreateDataflowPartition(partition_model_dir=str(inter / "supported_op_partitions"))
+        )
         sdps = parent.get_nodes_by_op_type("StreamingDataflowPartition")
         if len(sdps) != 1:
             raise UnmappedNodesError(
@@ -396,8 +439,14 @@ def _run(model: Any, src: Path, tmp: Path, out: Path, **kw: Any) -> dict[str, An
             fold_info.update(mode="target_fps", target_fps=kw["target_fps"], target_cycles=target)
             m = set_folding(df, target, mvau_wwidth_max=kw["mvau_wwidth_max"])
         elif kw["dev"] is not None:
-            m, fit = fit_device(df, kw["dev"].capacity(), kw["part"], utilization=kw["utilization"],
-                                mvau_wwidth_max=kw["mvau_wwidth_max"], progress=False)
+            m, fit = fit_device(
+                df,
+                kw["dev"].capacity(),
+                kw["part"],
+                utilization=kw["utilization"],
+                mvau_wwidth_max=kw["mvau_wwidth_max"],
+                progress=False,
+            )
             fold_info.update(mode="fit", device=kw["dev"].name, utilization=kw["utilization"], **fit)
         else:
             fold_info.update(mode="max", target_cycles=1)
@@ -429,7 +478,11 @@ def _run(model: Any, src: Path, tmp: Path, out: Path, **kw: Any) -> dict[str, An
             "outside_partition": [f"{n.name} ({n.op_type})" for n in outside_parent],
             "outside_documented": [
                 f"{n.name} ({n.op_type}): "
-                + ("input layout NCHW -> NHWC on the host" if n.op_type == "Transpose" else "output scale on the host")
+                + (
+                    "input layout NCHW -> NHWC on the host"
+                    if n.op_type == "Transpose"
+                    else "output scale on the host"
+                )
                 for n in outside
             ],
             "hw_layer_kinds": steps.op_histogram(df),
@@ -461,8 +514,16 @@ def _run(model: Any, src: Path, tmp: Path, out: Path, **kw: Any) -> dict[str, An
 
     if kw["ckpt_path"] is not None and kw["n_check"] > 0:
         t = time.perf_counter()
-        check = _integer_check(kw["ckpt_path"], streamlined, hw, prep, kw["n_check"], kw["n_check_hw"],
-                               kw["data_root"], kw["progress"])
+        check = _integer_check(
+            kw["ckpt_path"],
+            streamlined,
+            hw,
+            prep,
+            kw["n_check"],
+            kw["n_check_hw"],
+            kw["data_root"],
+            kw["progress"],
+        )
         seconds["integer_check"] = round(time.perf_counter() - t, 2)
         (tmp / "finn_check.json").write_text(json.dumps(check, indent=2, default=_json_default) + "\n")
         summary["check"] = {k: check[k] for k in ("n", "top1_agreement", "max_abs_diff", "ok")}
@@ -477,8 +538,16 @@ def _run(model: Any, src: Path, tmp: Path, out: Path, **kw: Any) -> dict[str, An
     return summary
 
 
-def _integer_check(ckpt_path: Path, streamlined: Any, hw: Any, prep: Any, n: int, n_hw: int,
-                   data_root: str | None, progress: bool) -> dict[str, Any]:
+def _integer_check(
+    ckpt_path: Path,
+    streamlined: Any,
+    hw: Any,
+    prep: Any,
+    n: int,
+    n_hw: int,
+    data_root: str | None,
+    progress: bool,
+) -> dict[str, Any]:
     """Load the checkpoint's PyTorch model and test images, run ``nash.finn.check.integer_check``."""
     from nash.export import check_images, load_checkpoint, model_from_checkpoint, run_torch
     from nash.finn.check import from_pixels, integer_check, to_pixels

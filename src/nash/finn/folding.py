@@ -211,8 +211,14 @@ def _max_cycles(model: Any) -> int:
 
 
 def fit_device(
-    model: Any, capacity: Mapping[str, int], part: str, *, utilization: float = 0.85, mvau_wwidth_max: int = 36,
-    max_probes: int = 14, progress: bool = False,
+    model: Any,
+    capacity: Mapping[str, int],
+    part: str,
+    *,
+    utilization: float = 0.85,
+    mvau_wwidth_max: int = 36,
+    max_probes: int = 14,
+    progress: bool = False,
 ) -> tuple[Any, dict[str, Any]]:
     """The fastest SetFolding target whose LUT/BRAM18/URAM/DSP estimates fit ``utilization`` x device.
 

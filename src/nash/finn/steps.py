@@ -295,13 +295,11 @@ def step_streamline(model: Any) -> Any:
     ``Im2Col`` + ``MatMul`` in NHWC, transposes are pushed through the thresholds and cancelled, and
     round 2 absorbs what the lowering exposed. Thresholds are rounded last.
     """
-    from finn.transformation.streamline import absorb
+    from finn.transformation.fpgadataflow.convert_to_hw.global_acc_pool import InferGlobalAccPoolLayer
     from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
     from qonnx.transformation.bipolar_to_xnor import ConvertBipolarMatMulToXnorPopcount
     from qonnx.transformation.infer_data_layouts import InferDataLayouts
     from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
-
-    from finn.transformation.fpgadataflow.convert_to_hw.global_acc_pool import InferGlobalAccPoolLayer
 
     transforms = _streamline_transforms()
     model = run_until_stable(model, transforms)
@@ -336,7 +334,7 @@ class SplitForkedActivations(Transformation):
 
         graph = model.graph
         changed = False
-        for index, node in enumerate(list(graph.node)):
+        for node in list(graph.node):
             if node.op_type not in ("Relu", "Clip"):
                 continue
             consumers = model.find_consumers(node.output[0])
@@ -451,7 +449,11 @@ class AbsorbScalarBiasesIntoThresholds(Transformation):
             lo, hi = new_bias, new_bias + thr.shape[-1]
             if lo != int(lo):
                 continue
-            odt = DataType.get_smallest_possible(hi) if lo >= 0 else DataType.get_smallest_possible(min(lo, -(hi + 1)))
+            odt = (
+                DataType.get_smallest_possible(hi)
+                if lo >= 0
+                else DataType.get_smallest_possible(min(lo, -(hi + 1)))
+            )
             if not (odt.allowed(lo) and odt.allowed(hi)) or odt.bitwidth() > old.bitwidth():
                 continue
             inst.set_nodeattr("out_bias", new_bias)
