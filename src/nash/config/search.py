@@ -106,6 +106,11 @@ class SearchConfig:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}")
         check_recipe(self.recipe)
+        if self.derivation == "reference" and self.unfriendly is not None:
+            raise ConfigError(
+                "unfriendly: the reference derivation uses the authors' fixed sets (v1 max-pool, v2..v4 "
+                "max-pool and identity); drop unfriendly or use derivation: default"
+            )
         if self.quantized_proxy and self.resolved_search_backbone() == "sign":
             raise ConfigError("quantized_proxy and a sign-binarised search backbone are exclusive; pick one")
         if self.quantized_proxy and self.nas_search_bits != "float":
