@@ -39,10 +39,10 @@ def test_export_verification_per_row(demo):
     assert ok["check"] == "ok" and ok["top-1 agree %"] == "100.00" and ok["max |Δlogit|"] == "1.9e-06"
     assert ok["tolerance"] == "0.54" and ok["images"] == "64" and ok["conformance"] == "0 violations"
     assert ok["onnxruntime"] == "skipped" and ok["MACs qonnx / nash"] == "7,200,000 / 7,200,000"
-    assert ok["boundary flips"] == "0 (≤ 3 allowed)"
+    assert ok["boundary flips"] == "0 / 64 (0.0 %, ≤ 25 % allowed)"
     failed = table["v3 w2a2"]  # the export failed: its check file is still read and shown
     assert failed["check"] == "\u26a0 FAILED" and failed["max |Δlogit|"] == "0.877"
-    assert failed["boundary flips"] == "\u26a0 5 (≤ 3 allowed)"
+    assert failed["boundary flips"] == "\u26a0 20 / 64 (31.2 %, ≤ 25 % allowed)"
     assert "qonnx logits differ" in failed["why"]
     assert table["v4 w2a2"]["conformance"] == "\u26a0 1: add-inputs"
     assert "Export verification" in html and "## Export verification" in md

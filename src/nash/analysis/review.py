@@ -158,12 +158,17 @@ def export_table(rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRecords])
 
 
 def _flips(q: Mapping[str, Any]) -> str:
-    """``2 (≤ 3 allowed)``: images beyond the float-noise bound (rounding-boundary flips), if recorded."""
-    flips, allowed = q.get("flips"), q.get("allowed_flips")
+    """``3 / 64 (4.7 %, ≤ 25 % allowed)``: images beyond the float-noise bound (rounding-boundary
+    flips) and the share the check allowed (from PyTorch's own float32-vs-float64 noise)."""
+    flips, n = q.get("flips"), q.get("n")
     if not isinstance(flips, int) or isinstance(flips, bool):
         return "-"
-    text = f"{flips} (≤ {allowed} allowed)" if isinstance(allowed, int) else str(flips)
-    return f"{WARN} {text}" if isinstance(allowed, int) and flips > allowed else text
+    share, allowed = q.get("flip_share"), q.get("allowed_flip_share")
+    text = f"{flips} / {n}" if isinstance(n, int) else str(flips)
+    if isinstance(share, float) and isinstance(allowed, float):
+        text += f" ({100 * share:.1f} %, ≤ {100 * allowed:.0f} % allowed)"
+        return f"{WARN} {text}" if share > allowed else text
+    return text
 
 
 def hardware_table(rows: Sequence[Mapping[str, Any]], recs: Sequence[CellRecords]) -> Table:

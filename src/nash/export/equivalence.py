@@ -1,32 +1,38 @@
 """Equivalence check: the exported QONNX graph must compute what the PyTorch model computes.
 
-Both sides run in float32 on the same images. The graph is executed by qonnx
-(``execute_onnx``, the reference semantics of the Quant custom ops FINN consumes) and, where the
-graph can be lowered to standard ONNX, by onnxruntime as a second, independent runtime.
+Both sides run on the same images. The graph is executed by qonnx (``execute_onnx``, the reference
+semantics of the Quant custom ops FINN consumes) and, where the graph can be lowered to standard
+ONNX, by onnxruntime as a second, independent runtime.
 
-How two correct implementations can still differ: both evaluate the same quantized arithmetic,
-but sum convolutions in a different order, so pre-activations differ by float32 rounding (about
-1e-6 relative). Almost always that vanishes at the next quantizer. Rarely a pre-activation sits
-within that noise of a rounding boundary, one activation moves by a whole quantization step, and
-the step travels to the logits: at 2 bits one flipped activation has moved logits by 8 % of the
-logit scale (trained w2a2 NASH-v3, top-1 unchanged). A bound on the *largest* difference therefore
-either fails correct exports now and then or is so loose it passes real bugs.
+How two correct implementations still differ: both evaluate the same quantized arithmetic in
+float32 but sum convolutions in a different order, so pre-activations differ by float rounding
+(about 1e-7 relative). Almost always that vanishes at the next quantizer; but with 10^5 activations
+per image, now and then one sits within that noise of a rounding boundary, moves by a whole
+quantization step, and the step travels to the logits. PyTorch does the same to itself: on the
+demo's trained w4a4 NASH-v3 (width 8, 32x32), PyTorch float32 vs PyTorch float64 differ beyond
+float noise on 10 of 256 images (max 0.23 on a logit scale of 10.6), exactly as PyTorch vs qonnx
+do (11 of 256, max 0.23). At 2 bits one such flip moved logits by 8 % of the scale. So neither the
+largest difference nor a fixed share of differing images separates a correct export from a
+broken one; the *self-noise* of the reference does.
 
-So the verdict is per image, and statistical (``compare_logits``):
+The verdict (``compare_logits``), per image ``d = max_k |torch32 - exported|`` and the noise bound
+``tol = atol + TIGHT_RTOL * max|logit|``:
 
-* an image *matches* when all its logits agree to the float noise bound
-  ``atol + TIGHT_RTOL * max|logit|`` (1e-4 + 0.1 %);
-* an image that does not is a *flip* (a rounding-boundary event);
-* the export passes when top-1 agreement is >= ``MIN_AGREEMENT`` (99.9 %) **and** at most
-  ``MAX_FLIP_SHARE`` (5 %, rounded down: fewer than 20 images allow no flip) of the images flip.
+* top-1 agreement >= ``MIN_AGREEMENT`` (99.9 %);
+* the share of images with ``d > tol`` ("flips") is at most ``max(MAX_FLIP_SHARE, 2 x the share
+  PyTorch shows against itself in float64 + 5 points)``;
+* the median ``d`` is at most ``max(tol, 2 x the median self-noise)``.
 
 Export bugs (a lost scale, a dropped BatchNorm, a wrong quantizer or sign, a mis-ordered channel)
-are systematic: they move the logits of nearly every image, so the flip share rises towards
-100 % whatever their size; boundary flips stay at a few images in a thousand.
+are systematic: every image moves, the median leaves the noise floor and the flip share nears
+100 %, so they fail however small they are. What this cannot see is a bug that touches only a
+minority of images without changing their top-1 (say a wrong padding value on images whose
+border is already zero); the report keeps ``flips`` and ``flip_max_abs_diff`` for a reader.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +48,7 @@ __all__ = [
     "ATOL",
     "TIGHT_RTOL",
     "MAX_FLIP_SHARE",
+    "NOISE_FACTOR",
     "MIN_AGREEMENT",
     "run_torch",
     "run_qonnx",
@@ -49,12 +56,12 @@ __all__ = [
     "compare_logits",
 ]
 
-# Pass criterion (see the module docstring): float-noise bound per image, top-1 agreement, and the
-# share of images allowed to differ by a rounding-boundary flip.
+# Pass criterion (see the module docstring).
 ATOL = 1e-4
 TIGHT_RTOL = 1e-3
 MIN_AGREEMENT = 0.999  # top-1 agreement fraction required
-MAX_FLIP_SHARE = 0.05  # share of images allowed outside the noise bound (rounded down to whole images)
+MAX_FLIP_SHARE = 0.25  # share of images allowed outside the noise bound when PyTorch itself is stable
+NOISE_FACTOR = 2.0  # the export may be this many times noisier than PyTorch float32 vs float64
 
 
 def _batches(images: np.ndarray, batch_size: int, progress: bool, desc: str) -> Iterator[np.ndarray]:
@@ -63,19 +70,26 @@ def _batches(images: np.ndarray, batch_size: int, progress: bool, desc: str) -> 
         yield images[start : start + batch_size]
 
 
-def run_torch(model: torch.nn.Module, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """Logits of ``model`` in eval mode for N x C x H x W float32 ``images`` (training flag restored)."""
+def run_torch(
+    model: torch.nn.Module, images: np.ndarray, batch_size: int = 64, dtype: torch.dtype = torch.float32
+) -> np.ndarray:
+    """Logits of ``model`` in eval mode for N x C x H x W ``images`` (training flag restored).
+
+    ``dtype=torch.float64`` evaluates a float64 copy of the model (the model itself is untouched):
+    the reference's own float-noise floor, see the module docstring. Returned as ``dtype``.
+    """
     was_training = model.training
-    model.eval()
+    net = model if dtype == torch.float32 else copy.deepcopy(model).to(dtype)
+    net.eval()
     outs = []
     try:
         with torch.no_grad():
             for batch in _batches(images, batch_size, False, "torch"):
-                out = model(torch.from_numpy(np.ascontiguousarray(batch)))
+                out = net(torch.from_numpy(np.ascontiguousarray(batch)).to(dtype))
                 outs.append(getattr(out, "value", out).detach().cpu().numpy())
     finally:
         model.train(was_training)
-    return np.concatenate(outs).astype(np.float32)
+    return np.concatenate(outs)
 
 
 def _with_batch(model: ModelWrapper, n: int) -> ModelWrapper:
@@ -120,20 +134,32 @@ def run_onnxruntime(
     return np.concatenate(outs).astype(np.float32)
 
 
-def compare_logits(reference: np.ndarray, candidate: np.ndarray, atol: float = ATOL) -> dict[str, Any]:
+def _per_image(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a.astype(np.float64) - b.astype(np.float64)).max(axis=1)
+
+
+def compare_logits(
+    reference: np.ndarray,
+    candidate: np.ndarray,
+    atol: float = ATOL,
+    *,
+    reference64: np.ndarray | None = None,
+) -> dict[str, Any]:
     """Per-image comparison of two logit sets and the pass/fail verdict (module docstring).
 
     Args:
-        reference: N x K logits from PyTorch.
+        reference: N x K logits from PyTorch (float32).
         candidate: N x K logits from the exported graph.
         atol: absolute part of the per-image float-noise bound.
+        reference64: the same PyTorch model's logits in float64 (``run_torch(..., dtype=float64)``):
+            its distance to ``reference`` is the self-noise the candidate is measured against.
+            Without it the self-noise is taken as zero (the strictest verdict).
 
     Returns:
-        ``{"n", "ok", "top1_agreement", "max_abs_diff", "logit_scale", "tolerance", "tight_match",
-        "flips", "allowed_flips", "flip_share", "flip_max_abs_diff"}``: ``tolerance`` is the
-        per-image noise bound, ``tight_match`` the share of images within it, ``flips`` the number
-        of images outside it (``allowed_flips`` = floor(MAX_FLIP_SHARE * n)), ``flip_max_abs_diff``
-        the largest difference among them. On a shape mismatch: ``{"n", "ok": False, "error"}``.
+        ``{"n", "ok", "top1_agreement", "max_abs_diff", "median_abs_diff", "logit_scale",
+        "tolerance", "tight_match", "flips", "flip_share", "allowed_flip_share", "flip_max_abs_diff",
+        "self_noise": {"flip_share", "median_abs_diff", "max_abs_diff"} | None, "median_limit"}``.
+        On a shape mismatch: ``{"n", "ok": False, "error"}``.
     """
     n = int(len(reference))
     if reference.shape != candidate.shape:
@@ -142,25 +168,39 @@ def compare_logits(reference: np.ndarray, candidate: np.ndarray, atol: float = A
             "ok": False,
             "error": f"logit shapes differ: torch {reference.shape} vs exported {candidate.shape}",
         }
-    ref = reference.astype(np.float64)
-    cand = candidate.astype(np.float64)
-    scale = float(np.abs(ref).max()) if ref.size else 0.0
-    per_image = np.abs(ref - cand).max(axis=1) if ref.size else np.zeros(n)
+    if n == 0:
+        return {"n": 0, "ok": False, "error": "no images were compared"}
+    scale = float(np.abs(reference).max())
     tol = atol + TIGHT_RTOL * scale
-    flipped = per_image > tol
-    flips = int(flipped.sum())
-    allowed = int(np.floor(MAX_FLIP_SHARE * n + 1e-9))
-    agree = float((ref.argmax(1) == cand.argmax(1)).mean()) if n else 1.0
+    diff = _per_image(reference, candidate)
+    flipped = diff > tol
+    self_noise = None
+    allowed_share, median_limit = MAX_FLIP_SHARE, tol
+    if reference64 is not None:
+        noise = _per_image(reference, reference64)
+        self_noise = {
+            "flip_share": float((noise > tol).mean()),
+            "median_abs_diff": float(np.median(noise)),
+            "max_abs_diff": float(noise.max()),
+        }
+        allowed_share = max(MAX_FLIP_SHARE, NOISE_FACTOR * self_noise["flip_share"] + 0.05)
+        median_limit = max(tol, NOISE_FACTOR * self_noise["median_abs_diff"])
+    agree = float((reference.argmax(1) == candidate.argmax(1)).mean())
+    share = float(flipped.mean())
+    median = float(np.median(diff))
     return {
         "n": n,
-        "ok": bool(agree >= MIN_AGREEMENT and flips <= allowed),
+        "ok": bool(agree >= MIN_AGREEMENT and share <= allowed_share and median <= median_limit),
         "top1_agreement": agree,
-        "max_abs_diff": float(per_image.max()) if n else 0.0,
+        "max_abs_diff": float(diff.max()),
+        "median_abs_diff": median,
+        "median_limit": median_limit,
         "logit_scale": scale,
         "tolerance": tol,
-        "tight_match": float(1.0 - flipped.mean()) if n else 1.0,
-        "flips": flips,
-        "allowed_flips": allowed,
-        "flip_share": float(flipped.mean()) if n else 0.0,
-        "flip_max_abs_diff": float(per_image[flipped].max()) if flips else 0.0,
+        "tight_match": 1.0 - share,
+        "flips": int(flipped.sum()),
+        "flip_share": share,
+        "allowed_flip_share": min(1.0, allowed_share),
+        "flip_max_abs_diff": float(diff[flipped].max()) if flipped.any() else 0.0,
+        "self_noise": self_noise,
     }
