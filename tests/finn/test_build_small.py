@@ -214,3 +214,22 @@ def test_finn_exception_becomes_one_line_error(
     with pytest.raises(FinnError, match=r"FINN\+ failed in step convert_to_hw: FINNUserError") as exc:
         build(tiny, tmp_path / "out", progress=False)
     assert "\n" not in str(exc.value) and not (tmp_path / "out").exists()
+
+
+def test_folding_from_nash_hw_estimate(tiny: Path, tmp_path: Path) -> None:
+    """`nash hw estimate --out` output (folding_config.json + estimate.json) drives the FINN+ folding:
+    every layer is matched (by kind, shape and order) and the cycles agree with nash.hw's."""
+    from nash.config.hw import HwConfig
+    from nash.hw import estimate_model, write_estimate
+
+    est = estimate_model(tiny, HwConfig(fold="target_fps", target_fps=20000, clock_ns=5.0), progress=False)
+    write_estimate(est, tmp_path / "hw")
+    s = build(
+        tiny, tmp_path / "out", folding=tmp_path / "hw" / "folding_config.json", clock_ns=5.0, progress=False
+    )
+    assert s["folding"]["mode"] == "file" and len(s["folding"]["mapping"]) == len(est.layers)
+    ours = {la.name: c.cycles for la, c in zip(est.layers, est.costs)}
+    theirs = {r["name"]: r["cycles"] for r in s["layers"]}
+    mvau = [k for k in s["folding"]["mapping"] if k.startswith("MVAU")]
+    assert mvau and all(ours[k] == theirs[s["folding"]["mapping"][k]] for k in mvau)
+    assert s["performance"]["max_cycles"] == est.max_cycles

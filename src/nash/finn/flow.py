@@ -336,7 +336,7 @@ def _run(model: Any, src: Path, tmp: Path, out: Path, **kw: Any) -> dict[str, An
     from tqdm.auto import tqdm
 
     from nash.finn import steps
-    from nash.finn.folding import apply_folding_file, fit_device, folding_of, set_folding
+    from nash.finn.folding import apply_folding_file, fit_device, folding_of, load_shapes_beside, set_folding
 
     inter = tmp / "intermediate_models"
     log_file = tmp / "build.log"
@@ -430,7 +430,7 @@ def _run(model: Any, src: Path, tmp: Path, out: Path, **kw: Any) -> dict[str, An
 
     def fold() -> Any:
         if kw["fold_cfg"] is not None:
-            m, mapping = apply_folding_file(df, kw["fold_cfg"])
+            m, mapping = apply_folding_file(df, kw["fold_cfg"], load_shapes_beside(kw["folding"]))
             fold_info.update(mode="file", file=str(kw["folding"]), mapping=mapping)
             (report / "applied_folding_config.json").write_text(json.dumps(folding_of(m), indent=2) + "\n")
             return m

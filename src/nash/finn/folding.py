@@ -35,6 +35,7 @@ __all__ = [
     "HW_ATTRS",
     "layer_kind",
     "load_folding_file",
+    "load_shapes_beside",
     "apply_folding_file",
     "set_folding",
     "fit_device",
@@ -55,7 +56,14 @@ HW_ATTRS = (
     "depth_trigger_bram",
 )
 
-_ALIASES = {"AddStreams": "ElementwiseAdd", "MatrixVectorActivation": "MVAU", "StreamingMaxPool": "Pool"}
+# nash.hw kind -> FINN+ kind (FINN+ makes a strided 1x1 conv's input a ConvolutionInputGenerator)
+_ALIASES = {
+    "AddStreams": "ElementwiseAdd",
+    "MatrixVectorActivation": "MVAU",
+    "StreamingMaxPool": "Pool",
+    "DownSampler": "ConvolutionInputGenerator",
+    "ConvolutionInputGenerator1D": "ConvolutionInputGenerator",
+}
 
 
 def layer_kind(name_or_op: str) -> str:
@@ -126,9 +134,53 @@ def _apply(model: Any, node: Any, values: Mapping[str, Any], errors: list[str], 
         inst.set_nodeattr(attr, value)
 
 
-def apply_folding_file(model: Any, config: Mapping[str, Mapping[str, Any]]) -> tuple[Any, dict[str, str]]:
+def _node_signature(node: Any) -> tuple | None:
+    """Shape signature of a FINN+ node for matching (None when not needed for its kind)."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    inst = getCustomOp(node)
+    kind = layer_kind(node.op_type)
+    try:
+        if kind == "MVAU":
+            return (int(inst.get_nodeattr("MW")), int(inst.get_nodeattr("MH")))
+        if kind == "ConvolutionInputGenerator":
+            return (
+                int(inst.get_nodeattr("IFMChannels")),
+                int(list(inst.get_nodeattr("IFMDim"))[0]),
+                int(list(inst.get_nodeattr("ConvKernelDim"))[0]),
+                int(list(inst.get_nodeattr("Stride"))[0]),
+            )
+    except (AttributeError, KeyError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _layer_signature(row: Mapping[str, Any]) -> tuple | None:
+    """The same signature from a ``nash hw`` estimate.json layer row."""
+    kind = layer_kind(str(row.get("name", "")))
+    try:
+        if kind == "MVAU":
+            return (int(row["MW"]), int(row["MH"]))
+        if kind == "ConvolutionInputGenerator":
+            kernel = int(_first(row.get("kernel") or 1))
+            return (int(row["channels"]), int(_first(row["ifm_dim"])), kernel, int(_first(row["stride"])))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None
+
+
+def _first(v: Any) -> Any:
+    return v[0] if isinstance(v, (list, tuple)) else v
+
+
+def apply_folding_file(
+    model: Any, config: Mapping[str, Mapping[str, Any]], shapes: Mapping[str, Mapping[str, Any]] | None = None
+) -> tuple[Any, dict[str, str]]:
     """Apply a folding config (ours or FINN+'s) to the specialised FINN+ graph.
 
+    ``shapes`` (layer name -> ``nash hw`` estimate.json row, optional) lets MVAUs and sliding
+    windows be matched by shape as well as order: a FINN+ node of the same kind and shape is
+    taken in order, so branches that the two tools list in a different order still match.
     Returns the model and the mapping ``{file key: FINN+ node name}`` that was used.
     """
     nodes = [n for n in model.graph.node if n.domain.startswith("finn.custom_op.fpgadataflow")]
@@ -153,13 +205,34 @@ def apply_folding_file(model: Any, config: Mapping[str, Mapping[str, Any]]) -> t
                     f"{len(names)} {kind} entries in the file ({names[0]}...) but FINN+ has {len(targets)}"
                 )
                 continue
-            mapping.update({k: n.name for k, n in zip(names, targets)})
+            sigs = [_layer_signature(shapes[k]) if shapes and k in shapes else None for k in names]
+            if all(sig is not None for sig in sigs):
+                free = list(targets)
+                for k, sig in zip(names, sigs):
+                    hit = next((n for n in free if _node_signature(n) == sig), None)
+                    if hit is None:
+                        errors.append(f"{k}: no FINN+ {kind} with shape {sig}")
+                        continue
+                    free.remove(hit)
+                    mapping[k] = hit.name
+            else:
+                mapping.update({k: n.name for k, n in zip(names, targets)})
     for key, target in mapping.items():
         _apply(model, by_name[target], config[key], errors, key)
     if errors:
         shown = "; ".join(errors[:4]) + (f"; ... ({len(errors)} problems)" if len(errors) > 4 else "")
         raise FoldingError(f"folding file does not fit the FINN+ graph: {shown}")
     return model, mapping
+
+
+def load_shapes_beside(path: str | Path) -> dict[str, dict[str, Any]] | None:
+    """``estimate.json`` written by ``nash hw estimate --out`` next to the folding file, by layer name."""
+    est = Path(path).with_name("estimate.json")
+    try:
+        rows = json.loads(est.read_text()).get("layers", [])
+    except (OSError, ValueError, AttributeError):
+        return None
+    return {r["name"]: r for r in rows if isinstance(r, dict) and "name" in r} or None
 
 
 def set_folding(model: Any, target_cycles: int, *, mvau_wwidth_max: int = 36) -> Any:
