@@ -3,8 +3,9 @@
 Shared by ``test_finn_plus.py`` and ``bench/hw_vs_finn_bench.py``. FINN+ runs through
 ``nash.finn.build`` (its own SetFolding for a target fps); its final folding config (keys = FINN+
 node names) is then applied to our lowering of the same file, so both sides cost the same folding.
-Per layer the kind, cycles, LUT, BRAM18, URAM and DSP are compared; ``KNOWN`` lists the differences
-we keep on purpose (see docs/hw.md, "finn-plus vs FINN+").
+FINN+'s node names are mapped onto ours by graph structure (``match``). Per layer the kind, cycles,
+LUT, BRAM18, URAM and DSP are compared; the one known difference is a standalone Thresholding's
+threshold width (``THRESHOLD_CAUSE``; docs/hw.md, "finn-plus vs FINN+").
 """
 
 from __future__ import annotations
@@ -217,10 +218,6 @@ def match(layers: Any, graph: list[dict[str, Any]]) -> dict[str, str]:
     return mapping
 
 
-def _comparable(a: tuple, b: tuple) -> bool:
-    return all(x is None or y is None or x == y for x, y in zip(a, b))
-
-
 def renamed_folding(folding_file: Path, mapping: dict[str, str], out: Path) -> Path:
     """FINN+'s folding config with its node names replaced by ours (``mapping``)."""
     cfg = json.loads(folding_file.read_text())
@@ -273,7 +270,7 @@ def kind(name: str) -> str:
     return re.sub(r"_\d+$", "", name)
 
 
-def _cost(layer: Any, est: Any) -> Any:
+def _cost(layer: Any) -> Any:
     from nash.hw.costs import CostContext
 
     return layer.cost(CostContext(generation="finn-plus"))
@@ -303,7 +300,7 @@ def compare(est: Any, summary: dict[str, Any], thr_bits: dict[str, int] | None =
         la, c = m
         alt = None
         if la.kind == "Thresholding" and name in thr_bits and thr_bits[name] != la.threshold_bits:
-            alt = _cost(dataclasses.replace(la, threshold_bits=thr_bits[name]), est)
+            alt = _cost(dataclasses.replace(la, threshold_bits=thr_bits[name]))
         for f in FIELDS:
             o = int(c.cycles) if f == "cycles" else float(getattr(c, f))
             v = int(t["cycles"]) if f == "cycles" else float(t[_FINN_KEYS[f]])
