@@ -11,9 +11,10 @@ One edge of the supernet holds one module per candidate op (built from the one o
   w.r.t. the gate ``g_k`` is ``<dL/dout, o_k>``, and ``g = onehot + p - sg(p)`` turns that into the
   binary-gate gradient ``dL/dalpha_i = sum_j dL/dg_j p_j (delta_ij - p_i)`` by plain autograd.
 * ``alpha_grad: full`` (the reference code's estimator): one op is sampled per edge from the
-  full softmax and made active; every other candidate's output is evaluated as well (no grad,
-  float convs batched into one convolution) so that ``dL/dalpha_i`` sums over *all* ops of the
-  edge, with the unrenormalised probabilities (:meth:`MixedOp.forward_full`, :func:`full_gates`).
+  full softmax and made active; every other candidate's output is evaluated as well, once, in
+  the backward pass (no grad, float convs batched into one convolution, nothing kept from the
+  forward) so that ``dL/dalpha_i`` sums over *all* ops of the edge, with the unrenormalised
+  probabilities (:meth:`MixedOp.forward_full`, :func:`full_gates`).
 * ``all`` mode is the DARTS mixed op (softmax-weighted sum of every candidate), kept as the
   memory/speed baseline of ``bench/search_bench.py``.
 
@@ -21,6 +22,8 @@ The zero op is never executed: its output is 0, so it adds nothing and its gate 
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -56,6 +59,7 @@ class MixedOp(nn.Module):
         super().__init__()
         self.names = tuple(ops)
         self.candidates = tuple(candidates)
+        self.c_out, self.stride = c_out, stride
         built = {ops[k]: create_op(ops[k], c_in, c_out, stride, weight_bits) for k in candidates}
         self.ops = nn.ModuleDict({name: m for name, m in built.items() if m is not None})
 
@@ -94,21 +98,22 @@ class MixedOp(nn.Module):
 
         ``gates`` is the (K,) row of :func:`full_gates` (value ``onehot(k)``, gradient of the full
         softmax), so autograd gives ``dL/dalpha_i = sum_j dL/dg_j p_j (delta_ij - p_i)`` over all
-        candidates. Op ``k``'s output is computed once and reused; the other candidates run once
-        under ``no_grad`` (their outputs are needed only as ``dL/dg_j = <dL/dout, o_j>``), and the
-        float convolutions among them run as one convolution (kernels zero-padded to the largest).
+        candidates. Op ``k``'s output is computed once and reused for its own gate; the other
+        candidates run once each, under ``no_grad`` and only in the backward pass
+        (:class:`_GateProbe`: their outputs are needed only as ``dL/dg_j = <dL/dout, o_j>``, so
+        nothing of theirs is kept between forward and backward), with the float convolutions of the
+        edge run as one convolution (kernels zero-padded to the largest).
         """
         out = self._run(k, x)
         others = [j for j in self.candidates if j != k and self.names[j] != "zero"]
         if not others:
             return out
-        with torch.no_grad():
-            values = self._run_many(others, x)
-        terms = [(gates[j] - gates[j].detach()) * o_j for j, o_j in values.items()]
+        n, _, h, w = x.shape
+        shape = (n, self.c_out, -(-h // self.stride), -(-w // self.stride))
+        probe = _GateProbe.apply(gates[others], x, self, tuple(others), shape)  # value 0
         if out is not None:
-            terms.append((gates[k] - gates[k].detach()) * out.detach())
-        total = torch.stack(terms).sum(0) if len(terms) > 1 else terms[0]
-        return total if out is None else out + total
+            probe = probe + (gates[k] - gates[k].detach()) * out.detach()
+        return probe if out is None else out + probe
 
     def _run_many(self, cols: list[int], x: Tensor) -> dict[int, Tensor]:
         """Outputs of ops ``cols`` on ``x`` (no grad); float ConvBN ops share one convolution."""
@@ -146,6 +151,26 @@ class MixedOp(nn.Module):
             if o_k is not None:
                 out = weights[k] * o_k if out is None else out + weights[k] * o_k
         return out
+
+
+class _GateProbe(torch.autograd.Function):
+    """Zero-valued edge term whose gradient w.r.t. the gates ``g_j`` of ops ``cols`` is
+    ``<dL/dout, o_j(x)>``; the ``o_j`` are computed in backward (no grad), so the forward keeps
+    no op output alive (the edge input ``x`` is saved, which its producer keeps anyway)."""
+
+    @staticmethod
+    def forward(ctx: Any, gates: Tensor, x: Tensor, op: MixedOp, cols: tuple[int, ...], shape: tuple) -> Tensor:
+        ctx.save_for_backward(x)
+        ctx.op, ctx.cols = op, cols
+        return x.new_zeros(shape)
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:
+        (x,) = ctx.saved_tensors
+        with torch.no_grad():
+            values = ctx.op._run_many(list(ctx.cols), x.detach())
+            grads = torch.stack([(grad_out * values[j]).sum() for j in ctx.cols])
+        return grads.to(grad_out.dtype), None, None, None, None
 
 
 def sample_paths(
