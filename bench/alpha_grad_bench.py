@@ -3,8 +3,9 @@
 Part 1, one search step (alpha step + weight step) on the ResNet18 supernet (strategy v3, ImageNet
 stem, 32x32 RGB, random inputs): wall and CPU time per step, and the bytes autograd saves for
 backward in the alpha-step forward (``search_bench.SavedBytes``: unique storages, parameters
-excluded). ``full`` evaluates every candidate op of every edge in the alpha step (under no_grad,
-the float convs of one edge as one convolution), ``pair`` only the two sampled ones.
+excluded). ``full`` evaluates every candidate op of every edge in the alpha step (the sampled one
+in forward, the others once in backward under no_grad, the float convs of one edge as one
+convolution), ``pair`` only the two sampled ones.
 
 Part 2, agreement: for each seed, two short searches that differ only in ``alpha_grad`` (same data,
 same sampler seed) on Fashion-MNIST; how often they derive the same genotype, and the share of
