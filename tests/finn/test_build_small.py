@@ -233,3 +233,15 @@ def test_folding_from_nash_hw_estimate(tiny: Path, tmp_path: Path) -> None:
     mvau = [k for k in s["folding"]["mapping"] if k.startswith("MVAU")]
     assert mvau and all(ours[k] == theirs[s["folding"]["mapping"][k]] for k in mvau)
     assert s["performance"]["max_cycles"] == est.max_cycles
+
+
+def test_device_fit(tiny: Path, tmp_path: Path) -> None:
+    """--device alone: bisection over FINN+ SetFolding targets; 5 % of a Pynq-Z1 (2660 LUT) rules out
+    the fully parallel folding (~3000 LUT) but not the fully folded one (~1900 LUT)."""
+    s = build(tiny, tmp_path / "out", device="Pynq-Z1", utilization=0.05, progress=False)
+    assert s["part"] == "xc7z020clg400-1" and s["clock_ns"] == 10.0
+    fold = s["folding"]
+    assert fold["mode"] == "fit" and fold["device"] == "Pynq-Z1" and fold["fits"]
+    assert not fold["probes"][0]["fits"] and len(fold["probes"]) > 2
+    assert s["resources"]["LUT"] <= 0.05 * 53200
+    assert s["performance"]["max_cycles"] < fold["probes"][1]["max_cycles"]  # faster than fully folded
