@@ -67,3 +67,29 @@ def test_bad_options_and_add_act_kind():
         ModelOptions(stem_order="pool-first")
     with pytest.raises(ModelError, match="unknown kind 'relu6'"):
         add_act("relu6", 8)
+
+
+def test_reference_derived_genotypes_build_with_zero_and_size_changing_identity(tmp_path):
+    import numpy as np
+
+    from nash.cli import main
+    from nash.space import OPS, cell_edges, cell_specs
+    from nash.space.derivation import derive_reference
+
+    rng = np.random.default_rng(1)
+    found = {}
+    for _ in range(400):
+        raw = [rng.normal(0, 1, size=(len(cell_edges(s)), len(OPS))).tolist() for s in cell_specs("resnet18")]
+        v1, v3 = derive_reference("v1", "resnet18", raw), derive_reference("v3", "resnet18", raw)
+        if any(op == "identity" and e.size_changing for c in v1.chosen_edges() for e, op in c):
+            found.setdefault("v1", v1)
+        if any(op == "zero" for c in v3.cells for op, _ in c):
+            found.setdefault("v3", v3)
+        if len(found) == 2:
+            break
+    assert set(found) == {"v1", "v3"}
+    for version, g in found.items():
+        path = g.save(tmp_path / f"{version}.json")
+        assert main(["genotype", "check", str(path)]) == 0  # checked against the rule it recorded
+        model = build_model("resnet18", g, QuantSpec.from_tag("w2a2", version=version), 10, 1, 4, "small")
+        assert model.eval()(torch.randn(1, 1, 32, 32)).shape == (1, 10)

@@ -10,9 +10,9 @@ __all__ = ["register", "run"]
 def _add_unfriendly(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--unfriendly",
-        default="max_pool_3x3,identity",
-        help="comma-separated ops not allowed on size-changing edges (default: %(default)s; "
-        "the paper text names only max_pool_3x3)",
+        default=None,
+        help="comma-separated ops not allowed on size-changing edges (default: max_pool_3x3,identity, "
+        "or the set a reference-derived genotype records; the paper text names only max_pool_3x3)",
     )
 
 
@@ -49,8 +49,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.genotype_command == "reference":
         return _reference(args)
-    unfriendly = [op.strip() for op in args.unfriendly.split(",") if op.strip()]
     genotype = Genotype.load(args.path)
+    if args.unfriendly is not None:
+        unfriendly = [op.strip() for op in args.unfriendly.split(",") if op.strip()]
+    elif genotype.meta.get("derivation") == "reference" and genotype.meta.get("unfriendly"):
+        unfriendly = list(genotype.meta["unfriendly"])  # the rule the authors' parser keeps (v1: max-pool)
+    else:
+        unfriendly = ["max_pool_3x3", "identity"]
     if args.genotype_command == "show":
         print(format_genotype(genotype, unfriendly))
         return 0
