@@ -112,3 +112,14 @@ def test_train_cli_applies_the_recipe_under_the_file_and_flags(tmp_path, monkeyp
     cfg = seen["cfg"]
     assert (cfg.recipe, cfg.optimizer, cfg.epochs, cfg.lr, cfg.grad_clip) == ("reference", "adam", 3, 0.5, 5.0)
     assert ModelOptions.from_dict(cfg.model).head_bits == 4
+
+
+def test_hw_from_arch_refuses_a_genotype_of_another_strategy(tmp_path):
+    from nash.hw.from_arch import export_arch
+    from nash.space import default_reference_path, load_reference_genotypes
+
+    path = load_reference_genotypes(default_reference_path())["v3"].save(tmp_path / "v3.json")
+    with pytest.raises(ConfigError, match="derived by strategy v3 but --strategy is v4"):
+        export_arch("resnet18", genotype=str(path), strategy="v4", out_dir=str(tmp_path))
+    with pytest.raises(ConfigError, match="recipe: 'nope'"):
+        export_arch("resnet18", genotype=str(path), strategy="v3", recipe="nope", out_dir=str(tmp_path))
