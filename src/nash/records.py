@@ -37,14 +37,22 @@ _MISSING = "<unset>"
 
 
 def config_diff(
-    stored: Mapping[str, Any], requested: Mapping[str, Any], *, ignore: Iterable[str] = (), prefix: str = ""
+    stored: Mapping[str, Any],
+    requested: Mapping[str, Any],
+    *,
+    ignore: Iterable[str] = (),
+    prefix: str = "",
+    defaults: Mapping[str, Any] | None = None,
 ) -> list[tuple[str, Any, Any]]:
     """The keys whose values differ, as ``(dotted key, stored value, requested value)``, sorted.
 
     Nested mappings are compared key by key (``train.lr``); lists and tuples compare equal when
     their items do; ints and floats compare by value (YAML writes ``1.0`` back as ``1.0``, JSON may
     hold ``1``); two NaNs are equal. A key absent on one side shows ``<unset>``. ``ignore`` names
-    keys (dotted, without ``prefix``) that may differ freely, e.g. ``device``.
+    keys (dotted, without ``prefix``) that may differ freely, e.g. ``device``. ``defaults`` (the
+    settings' defaults): a key the stored record lacks is no difference when the requested value
+    is its default: the setting was introduced after the record was written, and the run behaved
+    as its default does.
     """
     skip = set(ignore)
     diffs: list[tuple[str, Any, Any]] = []
@@ -53,9 +61,13 @@ def config_diff(
             continue
         old, new = stored.get(key, _MISSING), requested.get(key, _MISSING)
         name = f"{prefix}{key}"
+        default = (defaults or {}).get(key, _MISSING)
+        if old is _MISSING and default is not _MISSING and _same(default, new):
+            continue
         if isinstance(old, Mapping) and isinstance(new, Mapping):
             inner = {k[len(f"{key}.") :] for k in skip if k.startswith(f"{key}.")}
-            diffs += config_diff(old, new, ignore=inner, prefix=f"{name}.")
+            sub = default if isinstance(default, Mapping) else None
+            diffs += config_diff(old, new, ignore=inner, prefix=f"{name}.", defaults=sub)
         elif not _same(old, new):
             diffs.append((name, old, new))
     return diffs
@@ -89,6 +101,7 @@ def refuse_changed_config(
     ignore: Iterable[str] = (),
     fix: str = "use the original settings or a new --out",
     what: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> None:
     """Raise ``ConfigError`` when ``requested`` differs from the stored config in a key not ignored.
 
@@ -99,6 +112,8 @@ def refuse_changed_config(
         ignore: keys that may change between runs (device, data location, worker count).
         fix: what the user should do, appended to the message.
         what: how to name the record in the message (default: the path).
+        defaults: the settings' defaults (see ``config_diff``): keys added since the record was
+            written are no difference at their default value.
 
     Raises:
         ConfigError: ``<what> was written with lr 0.05 -> now 0.02; <fix>``.
@@ -116,7 +131,7 @@ def refuse_changed_config(
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             raise ConfigError(f"{path} is unreadable; restore it or use a new --out") from None
         name = what or str(path)
-    diffs = config_diff(old, requested, ignore=ignore)
+    diffs = config_diff(old, requested, ignore=ignore, defaults=defaults)
     if diffs:
         raise ConfigError(f"{name} was run with other settings ({format_diff(diffs)}); {fix}")
 

@@ -519,3 +519,20 @@ def test_results_rows_carry_num_classes_from_the_checkpoint(fakes, tmp_path, mon
     marker.write_text(json.dumps(old))
     fakes.calls.clear()
     assert _run(_cfg(versions=["o"]), root)[0]["num_classes"] == 7 and fakes.calls == []
+
+
+def test_settings_added_since_a_record_match_at_their_default():
+    """A record written before a setting existed (e.g. ``grad_clip``) is not 'changed' when the
+    setting is at its default; at another value it is."""
+    from nash.records import config_diff
+
+    stored = {"lr": 0.1, "model": {"width": 8}}
+    defaults = {"lr": 0.1, "grad_clip": None, "model": {"width": 8, "shared_quant": False}}
+    same = {"lr": 0.1, "grad_clip": None, "model": {"width": 8, "shared_quant": False}}
+    assert config_diff(stored, same, defaults=defaults) == []
+    changed = {"lr": 0.1, "grad_clip": 5.0, "model": {"width": 8, "shared_quant": True}}
+    assert config_diff(stored, changed, defaults=defaults) == [
+        ("grad_clip", "<unset>", 5.0),
+        ("model.shared_quant", "<unset>", True),
+    ]
+    assert config_diff(stored, same) != []  # without defaults every new key is a difference

@@ -6,11 +6,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 import torch
 
 from nash.config.train import TrainConfig
+from nash.errors import ConfigError
 from nash.space.quant import QuantSpec
 from nash.train import evaluate_checkpoint, load_checkpoint, run_training
+from nash.train import runner as runner_mod
 
 
 def _cfg(root: Path, **kw) -> TrainConfig:
@@ -36,15 +39,31 @@ def test_from_tag_once_and_resolved_roles_in_checkpoint(fmnist_dir, tmp_path, mo
     assert ckpt["arch"]["quant"] == QuantSpec.from_tag("w2a2", version="o", nas_act_bits=4).to_dict()
 
 
-def test_old_checkpoint_without_resolved_roles_resumes_and_evaluates(fmnist_dir, tmp_path):
+def test_old_checkpoint_without_resolved_roles_resumes_and_evaluates(fmnist_dir, tmp_path, monkeypatch):
     run = tmp_path / "run"
-    cfg = _cfg(fmnist_dir)
-    run_training(cfg, run, progress=False)
+    cfg = dataclasses.replace(_cfg(fmnist_dir), epochs=2)
+    real = runner_mod.train_loader
+
+    def stop_before_second_epoch(dataset, batch_size, epoch, **kw):
+        if epoch >= 1:
+            raise KeyboardInterrupt
+        return real(dataset, batch_size, epoch, **kw)
+
+    with monkeypatch.context() as m:
+        m.setattr(runner_mod, "train_loader", stop_before_second_epoch)
+        with pytest.raises(KeyboardInterrupt):
+            run_training(cfg, run, progress=False)
     top1 = evaluate_checkpoint(run / "last.pt")["top1"]
     for name in ("last.pt", "best.pt"):  # what a checkpoint of the previous format looked like
         ckpt = load_checkpoint(run / name)
         del ckpt["arch"]["quant"]
+        del ckpt["config"]["grad_clip"]  # and a setting added since, at its default
         torch.save(ckpt, run / name)
     assert evaluate_checkpoint(run / "last.pt")["top1"] == top1
-    metrics = run_training(dataclasses.replace(cfg, epochs=2), run, resume=True, progress=False)
+    metrics = run_training(cfg, run, resume=True, progress=False)
     assert metrics["epoch"] == 2
+    ckpt = load_checkpoint(run / "last.pt")
+    del ckpt["config"]["grad_clip"]
+    torch.save(ckpt, run / "last.pt")
+    with pytest.raises(ConfigError, match=r"grad_clip <unset> -> 1\.0"):  # not the default: refused
+        run_training(dataclasses.replace(cfg, grad_clip=1.0), run, resume=True, progress=False)

@@ -90,15 +90,21 @@ def read_record(directory: Path) -> dict[str, Any] | None:
 
 
 def settings_diff(
-    record: Mapping[str, Any] | None, settings: Mapping[str, Any], free: Iterable[str] = ()
+    record: Mapping[str, Any] | None,
+    settings: Mapping[str, Any],
+    free: Iterable[str] = (),
+    defaults: Mapping[str, Any] | None = None,
 ) -> list[tuple[str, Any, Any]]:
-    """Keys whose recorded value differs from ``settings`` (``free`` keys ignored); [] without a record."""
+    """Keys whose recorded value differs from ``settings`` (``free`` keys ignored); [] without a record.
+
+    ``defaults``: keys a record lacks (written before the setting existed) count as unchanged at
+    their default value (``nash.records.config_diff``)."""
     if not record or not isinstance(record.get("settings"), dict):
         return []
     ignore = set(free)
     if record.get("schema") != SCHEMA:
         ignore |= set(_LEGACY_PATH_KEYS)
-    return config_diff(record["settings"], settings, ignore=ignore)
+    return config_diff(record["settings"], settings, ignore=ignore, defaults=defaults)
 
 
 def _inputs_changed(record: Mapping[str, Any], inputs: Mapping[str, Any]) -> list[str]:
@@ -136,6 +142,7 @@ def run_stage(
     key_name: Callable[[str], str] = str,
     label: str = "",
     on_start: Callable[[bool, str], None] | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> StageResult:
     """Run ``work(resume)`` unless ``directory`` holds a valid record for the same settings and inputs.
 
@@ -153,6 +160,8 @@ def run_stage(
         key_name: how a settings key is named in messages (``lr`` -> ``train.lr``).
         label: the stage's grid cell for messages (``resnet18-o-w2a2``).
         on_start: called as ``on_start(resume, reason)`` just before ``work`` runs.
+        defaults: the settings' defaults; a record written before a setting existed is not
+            "changed" when the setting is at its default.
 
     Raises:
         StageChanged: changed settings and ``rerun`` is False.
@@ -164,7 +173,7 @@ def run_stage(
     }
     record = read_record(directory)
     resume, reason = _decide(
-        name, directory, record, settings, input_digests, files, free, rerun, key_name, label
+        name, directory, record, settings, input_digests, files, free, rerun, key_name, label, defaults
     )
     if reason == "":
         assert record is not None
@@ -278,13 +287,13 @@ def _epoch(stamp: Any) -> float | None:
 
 
 def _decide(
-    name, directory, record, settings, inputs, files, free, rerun, key_name, label
+    name, directory, record, settings, inputs, files, free, rerun, key_name, label, defaults
 ) -> tuple[bool, str]:
     """``(resume, reason)``; reason ``""`` means skip."""
     partial = directory.exists() and any(p.name != MARKER for p in directory.iterdir())
     if record is None:
         return partial, "resuming" if partial else "new"
-    diffs = settings_diff(record, settings, free)
+    diffs = settings_diff(record, settings, free, defaults)
     if diffs:
         named = [(key_name(k), old, new) for k, old, new in diffs]
         if not rerun:

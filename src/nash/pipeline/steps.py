@@ -55,6 +55,8 @@ class Step:
     may_rerun: bool = False  # changed settings re-run it without --rerun (cheap, deterministic)
     section: str = ""  # the experiment config section its settings come from
     applies: Callable[[Cell], bool] = field(default=lambda cell: True)
+    # the settings' defaults: records written before a setting existed match it at its default
+    defaults: Callable[[], dict[str, Any]] | None = None
 
     def directory(self, ctx: Context, cell: Cell) -> Path:
         return ctx.dir(self.name, *cell)
@@ -90,6 +92,7 @@ class Step:
             key_name=self.key_name,
             label=label,
             on_start=start,
+            defaults=self.defaults() if self.defaults else None,
         )
 
     def conflict(self, ctx: Context, cell: Cell) -> list[tuple[str, Any, Any]]:
@@ -98,7 +101,10 @@ class Step:
             return []
         record = read_record(self.directory(ctx, cell))
         return [
-            (self.key_name(k), o, n) for k, o, n in settings_diff(record, self.settings(ctx, cell), self.free)
+            (self.key_name(k), o, n)
+            for k, o, n in settings_diff(
+                record, self.settings(ctx, cell), self.free, self.defaults() if self.defaults else None
+            )
         ]
 
 
@@ -291,6 +297,12 @@ def _hw_fill(row: dict[str, Any], res: StageResult, ctx: Context) -> None:
     row["estimate_path"] = _rel(ctx, res.files["estimate"])
 
 
+def _config_defaults(module: str, name: str) -> dict[str, Any]:
+    import importlib
+
+    return to_dict(getattr(importlib.import_module(module), name)())
+
+
 STEPS: tuple[Step, ...] = (
     Step(
         name="search",
@@ -302,6 +314,7 @@ STEPS: tuple[Step, ...] = (
         fill=_search_fill,
         free=("device", "data_root", "workers"),
         section="search",
+        defaults=lambda: _config_defaults("nash.config.search", "SearchConfig"),
     ),
     Step(
         name="train",
@@ -314,6 +327,7 @@ STEPS: tuple[Step, ...] = (
         fill=_train_fill,
         free=("device", "data_root", "workers", "log_every"),
         section="train",
+        defaults=lambda: _config_defaults("nash.config.train", "TrainConfig"),
     ),
     Step(
         name="export",
@@ -338,6 +352,7 @@ STEPS: tuple[Step, ...] = (
         fill=_hw_fill,
         may_rerun=True,
         section="hw",
+        defaults=lambda: _config_defaults("nash.config.hw", "HwConfig"),
     ),
 )
 

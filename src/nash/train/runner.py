@@ -129,7 +129,9 @@ def _prepare(cfg: TrainConfig, out: Path, ctx: DistContext) -> tuple[_Run, Any, 
 
 
 def _optimizer(model: nn.Module, cfg: TrainConfig, steps: int) -> tuple[Any, Any]:
-    optimizer = build_optimizer(model, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.nesterov, kind=cfg.optimizer)
+    optimizer = build_optimizer(
+        model, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.nesterov, kind=cfg.optimizer
+    )
     scheduler = build_scheduler(
         optimizer,
         steps * cfg.epochs,
@@ -179,12 +181,15 @@ def _check_settings(cfg: TrainConfig, ckpt: dict[str, Any], where: Path) -> None
     so ``config.yaml`` and the checkpoint never describe a run that did not happen."""
     stored, now, defaults = ckpt.get("config", {}), to_dict(cfg), to_dict(TrainConfig())
     # settings added after the checkpoint was written, left at their defaults, change nothing
-    added = {k for k, v in now.items() if isinstance(stored, dict) and k not in stored and v == defaults.get(k)}
+    added = {
+        k for k, v in now.items() if isinstance(stored, dict) and k not in stored and v == defaults.get(k)
+    }
     refuse_changed_config(
         stored,
         now,
         ignore=(*_RESUME_FREE, *sorted(added)),
         what=str(where),
+        defaults=to_dict(TrainConfig()),
         fix="resume with the original settings (`nash train --out DIR --resume` alone reuses them) "
         "or train with the new ones into a new --out",
     )
