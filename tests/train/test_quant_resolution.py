@@ -67,3 +67,20 @@ def test_old_checkpoint_without_resolved_roles_resumes_and_evaluates(fmnist_dir,
     torch.save(ckpt, run / "last.pt")
     with pytest.raises(ConfigError, match=r"grad_clip <unset> -> 1\.0"):  # not the default: refused
         run_training(dataclasses.replace(cfg, grad_clip=1.0), run, resume=True, progress=False)
+
+
+def test_eval_reads_only_the_test_images(fmnist_dir, tmp_path):
+    """Issue 15 item 10: `nash eval` needed the training images too. With only the t10k files
+    present it gives the same numbers as with the whole dataset."""
+    import shutil
+
+    run = tmp_path / "run"
+    run_training(_cfg(fmnist_dir), run, progress=False)
+    full = evaluate_checkpoint(run / "last.pt")
+    test_only = tmp_path / "test-only"
+    test_only.mkdir()
+    for f in fmnist_dir.iterdir():
+        if f.name.startswith("t10k"):
+            shutil.copy(f, test_only / f.name)
+    alone = evaluate_checkpoint(run / "last.pt", data_root=str(test_only))
+    assert alone["top1"] == full["top1"] and alone["n"] == full["n"] == 32 and alone["loss"] == full["loss"]

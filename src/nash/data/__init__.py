@@ -11,7 +11,7 @@ Example:
 """
 
 from nash.data.arrays import ArrayDataset
-from nash.data.build import DatasetInfo, build_datasets, pixel_stats
+from nash.data.build import DatasetInfo, build_datasets, build_test_split, pixel_stats
 from nash.data.cifar import load_cifar_split, read_cifar_batch
 from nash.data.folder import check_folder_layout
 from nash.data.idx import load_idx_split, read_idx
@@ -27,6 +27,7 @@ __all__ = [
     "DatasetSpec",
     "TensorBatchLoader",
     "build_datasets",
+    "build_test_split",
     "check_folder_layout",
     "get_dataset",
     "list_datasets",

@@ -78,6 +78,34 @@ def _build_arrays(spec: DatasetSpec, root: Path, image_size: int | None, channel
     return train, test
 
 
+def build_test_split(
+    name: str,
+    root: str | Path | None = None,
+    *,
+    image_size: int | None = None,
+    channels: int | None = None,
+    test_subset: int | None = None,
+    seed: int = 0,
+) -> tuple[Dataset, int]:
+    """The test split alone, exactly as ``build_datasets`` makes it, and the class count.
+
+    Evaluation needs no training images: for IDX and CIFAR-10 only the test files are read
+    (normalisation uses the dataset's fixed statistics, not the training images'). ImageFolder
+    trees go through ``build_datasets`` (listing ``train/`` is cheap; images load lazily).
+    """
+    spec = get_dataset(name)
+    path = _resolve_root(spec, root)
+    if spec.reader is None:
+        _, test, info = build_datasets(name, root, image_size=image_size, channels=channels,
+                                       augment=False, test_subset=test_subset, seed=seed)  # fmt: skip
+        return test, info.num_classes
+    images, labels = _read_split(spec, path, "test")
+    native = tuple(int(d) for d in images.shape[1:])
+    tf = BatchTransform(native, image_size, channels or native[0], spec.mean, spec.std, augment=False)
+    test = ArrayDataset(images, labels, tf, spec.classes, seed=seed)
+    return stratified_subset(test, test_subset, seed), len(spec.classes)
+
+
 def build_datasets(
     name: str,
     root: str | Path | None = None,

@@ -79,25 +79,24 @@ def evaluate_checkpoint(
 
 
 def _test_split(ckpt: dict[str, Any], dataset: str | None, data_root: str | None, full_test: bool) -> Any:
-    from nash.data import build_datasets
+    from nash.data.build import build_test_split
 
     data, arch = ckpt.get("data", {}), ckpt["arch"]
     name = dataset or data.get("dataset")
     if name is None:
         raise ModelError("the checkpoint does not record its dataset; pass --dataset")
     channels, height, _ = arch["input_shape"]
-    _, test, info = build_datasets(
+    test, num_classes = build_test_split(  # the test split only: eval needs no training images
         name,
         data_root or data.get("data_root"),
         image_size=height,
         channels=channels,
-        augment=False,
         test_subset=None if full_test else data.get("test_subset"),
         seed=data.get("seed", 0),
     )
-    if int(info.num_classes) != int(arch["num_classes"]):
+    if int(num_classes) != int(arch["num_classes"]):
         raise ModelError(
-            f"dataset {name} has {info.num_classes} classes but the checkpoint was trained for "
+            f"dataset {name} has {num_classes} classes but the checkpoint was trained for "
             f"{arch['num_classes']}; pass the dataset it was trained on"
         )
     return test
