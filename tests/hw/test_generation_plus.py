@@ -23,7 +23,7 @@ def _kinds(model, cfg):
 
 
 def test_plus_lowering_has_no_streaming_maxpool_or_downsampler():
-    cur, plus = _kinds(zoo_net(), HwConfig()), _kinds(zoo_net(), PLUS)
+    cur, plus = _kinds(zoo_net(), HwConfig(generation="current")), _kinds(zoo_net(), PLUS)
     assert "StreamingMaxPool_hls" in cur and "DownSampler_hls" in cur
     assert "StreamingMaxPool_hls" not in plus and "DownSampler_hls" not in plus
     # the 2x2 max-pool becomes SWG + Pool, the strided 1x1 window a 1x1 SWG
@@ -41,7 +41,7 @@ def test_plus_minimises_bipolar_weights_of_a_non_xnor_mvau():
     x = b.quant("inp", 4, signed=False)
     out = b.conv(x, 4, 8, 1, wbits=1)
     model = b.build(out, (1, 8, 4, 4))
-    cur = lower_model(model, lowering_options(HwConfig())).layers[-1]
+    cur = lower_model(model, lowering_options(HwConfig(generation="current"))).layers[-1]
     plus = lower_model(model, lowering_options(PLUS)).layers[-1]
     assert cur.kind == plus.kind == "MVAU" and not plus.binary
     assert (cur.weight_bits, plus.weight_bits) == (1, 2)  # FINN keeps BIPOLAR, FINN+ makes it INT2

@@ -31,7 +31,8 @@ def _add_estimate(sub: argparse._SubParsersAction) -> None:
         "--generation",
         choices=["current", "finn-0.9", "finn-plus"],
         default=None,
-        help="FINN formula generation: current (FINN main), finn-0.9, finn-plus (FINN+ 1.6.1)",
+        help="FINN formula generation: finn-plus (FINN+ 1.6.1, default; checked against it layer by layer), "
+        "current (FINN main), finn-0.9 (the release the paper used)",
     )
     p.add_argument(
         "--mem-mode", default=None, help="MVAU weights: internal_embedded|internal_decoupled|external"

@@ -38,7 +38,9 @@ class HwConfig:
     device: str | None = None  # catalogue name (ZCU104, Pynq-Z1, ...) for utilisation and fit
     utilization: float = 0.85  # fraction of each device resource a design may use (fit, fits_device)
     folding_file: str | None = None  # FINN folding-config JSON for fold=file
-    generation: Generation = Generation.CURRENT  # formula generation
+    # formula generation; finn-plus is the one checked layer by layer against the real compiler
+    # (FINN+ 1.6.1, tests/hw/test_finn_plus.py), so it is the default
+    generation: Generation = Generation.FINN_PLUS
     mvau_wwidth_max: int = 36  # SetFolding cap on weight-stream width W*SIMD (FINN builder default)
     two_pass_relaxation: bool = True  # SetFolding second pass at the achieved bottleneck
     mem_mode: str | None = (
