@@ -373,9 +373,21 @@ def _run(model: Any, src: Path, tmp: Path, out: Path, **kw: Any) -> dict[str, An
         return value
 
     meta = _meta(model)
+    from_ckpt = False
+    if kw["ckpt_path"] is not None and not (meta.get("mean") and meta.get("std")):
+        # a file without our metadata (e.g. exported by hand): take the normalisation from the
+        # checkpoint, so that the accelerator's pixel input matches what the model was trained on
+        from nash.export import load_checkpoint
+
+        data = load_checkpoint(kw["ckpt_path"]).get("data") or {}
+        if data.get("mean") and data.get("std"):
+            meta.update(mean=json.dumps(list(data["mean"])), std=json.dumps(list(data["std"])))
+            from_ckpt = True
     shape = model.get_tensor_shape(model.graph.input[0].name) or []
     channels = int(shape[1]) if len(shape) == 4 else 1
     prep = steps.input_preprocessing(meta, channels) if len(shape) == 4 else None
+    if prep is not None and from_ckpt and prep["source"] == "metadata":
+        prep["source"] = "checkpoint"
     model = step("qonnx_to_finn", lambda: steps.step_qonnx_to_finn(model, prep))
     model = step("tidy", lambda: steps.step_tidy(model))
     model.save(str(inter / "finn.onnx"))
