@@ -13,7 +13,7 @@ from nash.space.quant import BITS_TAG, VERSIONS
 
 __all__ = ["ExperimentConfig", "VERSIONS", "STAGES", "load_experiment"]
 
-STAGES = ("search", "train", "export", "hw", "report")
+STAGES = ("search", "train", "export", "hw", "finn", "report")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,10 @@ class ExperimentConfig:
     train: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields for every training
     export: dict[str, Any] = field(default_factory=dict)  # export settings: n_check, strict
     hw: dict[str, Any] = field(default_factory=dict)  # HwConfig fields for every estimate
+    # the real FINN compiler (FINN+) on every exported model; None (no `finn:` section) = not run.
+    # Keys: target_fps, clock_ns, device, folding (`hw` = the hw stage's folding), n_check,
+    # n_check_hw, mvau_wwidth_max, utilization, label_select (nash.pipeline.steps._FINN_KEYS)
+    finn: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         check_recipe(self.recipe)

@@ -40,7 +40,7 @@ def run_experiment(
     Args:
         cfg: the experiment grid and stage settings.
         root: experiment directory (created; reused on re-runs; may be moved between runs).
-        to: last stage to run: search | train | export | hw | report.
+        to: last stage to run: search | train | export | hw | finn | report.
         progress: show tqdm bars inside stages.
         log: where one-line progress messages go.
         rerun: stages whose changed settings are accepted: their cells run again from scratch.
@@ -60,7 +60,8 @@ def run_experiment(
     check_sections(cfg, to)
     root = ensure_writable(root, kind="dir")
     ctx = Context(cfg, root, progress, rerun, log)
-    steps = STEPS[: names.index(to) + 1]  # the table's order is the run order
+    # the table's order is the run order; optional stages (finn without a `finn:` section) are off
+    steps = tuple(s for s in STEPS[: names.index(to) + 1] if s.enabled(cfg))
     with experiment_lock(root, log):
         _refuse_changes(ctx, steps)
         save_config(cfg, root / "experiment.yaml")

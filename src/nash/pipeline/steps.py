@@ -54,7 +54,7 @@ class Step:
     free: tuple[str, ...] = ()  # settings that may change without changing the result
     may_rerun: bool = False  # changed settings re-run it without --rerun (cheap, deterministic)
     section: str = ""  # the experiment config section its settings come from
-    applies: Callable[[Cell], bool] = field(default=lambda cell: True)
+    enabled: Callable[[ExperimentConfig], bool] = field(default=lambda cfg: True)  # off: not run
     # the settings' defaults: records written before a setting existed match it at its default
     defaults: Callable[[], dict[str, Any]] | None = None
 
@@ -297,6 +297,73 @@ def _hw_fill(row: dict[str, Any], res: StageResult, ctx: Context) -> None:
     row["estimate_path"] = _rel(ctx, res.files["estimate"])
 
 
+# ---------------------------------------------------------------- finn (FINN+, optional)
+
+_FINN_KEYS: dict[str, Callable[[Any], Any]] = {
+    "target_fps": float,
+    "clock_ns": float,
+    "device": str,
+    "folding": str,  # "hw": the folding the hw stage chose (its folding_config.json)
+    "n_check": int,
+    "n_check_hw": int,
+    "mvau_wwidth_max": int,
+    "utilization": float,
+    "label_select": bool,
+}
+
+
+def _finn_options(section: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The experiment's ``finn:`` section, checked: ``{}`` runs FINN+ at maximum parallelism."""
+    section = section or {}
+    unknown = sorted(set(section) - set(_FINN_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown config key 'finn.{unknown[0]}'; valid keys: {', '.join(_FINN_KEYS)}")
+    try:
+        return {k: _FINN_KEYS[k](v) for k, v in section.items() if v is not None}
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"experiment section 'finn': {exc}") from None
+
+
+def _finn_work(
+    ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageResult], resume: bool
+) -> dict:
+    from nash.finn import build
+
+    opts = _finn_options(ctx.cfg.finn)
+    if opts.get("folding") == "hw":
+        opts["folding"] = str(upstream["hw"].directory / "folding_config.json")
+    summary = build(
+        upstream["export"].files["onnx"],
+        out / "finn",
+        checkpoint=upstream["train"].files["checkpoint"],
+        data_root=ctx.cfg.train.get("data_root"),
+        progress=ctx.progress,
+        **opts,
+    )
+    check = summary.get("check") or {}
+    res = summary.get("resources", {})
+    return {
+        "finn_fps": summary["performance"]["fps"],
+        "finn_latency_ms": summary["performance"]["latency_ms"],
+        "finn_lut": res.get("LUT"),
+        "finn_bram18": res.get("BRAM_18K"),
+        "finn_top1_agreement": check.get("top1_agreement"),
+        "finn_check_ok": check.get("ok"),
+    }
+
+
+def _finn_fill(row: dict[str, Any], res: StageResult, ctx: Context) -> None:
+    for k in (
+        "finn_fps",
+        "finn_latency_ms",
+        "finn_lut",
+        "finn_bram18",
+        "finn_top1_agreement",
+        "finn_check_ok",
+    ):
+        row[k] = res.outputs.get(k)
+
+
 def _config_defaults(module: str, name: str) -> dict[str, Any]:
     import importlib
 
@@ -353,6 +420,22 @@ STEPS: tuple[Step, ...] = (
         may_rerun=True,
         section="hw",
         defaults=lambda: _config_defaults("nash.config.hw", "HwConfig"),
+    ),
+    Step(
+        name="finn",
+        scope="cell",
+        doing="compiling with FINN+ (streamline, HW layers, folding, estimate reports, integer check)",
+        files={"summary": "finn/finn_build.json"},
+        settings=lambda ctx, cell: _finn_options(ctx.cfg.finn),
+        work=_finn_work,
+        inputs=lambda ctx, cell, up: {
+            "onnx": up["export"].files["onnx"],
+            "checkpoint": up["train"].files["checkpoint"],
+        },
+        fill=_finn_fill,
+        may_rerun=True,
+        section="finn",
+        enabled=lambda cfg: cfg.finn is not None,
     ),
 )
 
@@ -415,6 +498,8 @@ def check_sections(cfg: ExperimentConfig, to: str = "report") -> None:
         except ConfigError as exc:
             raise ConfigError(f"experiment section '{name}': {exc}") from None
     _export_options(cfg.export)
+    if cfg.finn is not None:
+        _finn_options(cfg.finn)
 
 
 def _rel(ctx: Context, path: Path) -> str:
