@@ -228,12 +228,23 @@ _EXPORT_KEYS = {"n_check": int, "strict": bool, "onnxruntime": bool}
 
 def _export_options(section: Mapping[str, Any]) -> dict[str, Any]:
     """The experiment's ``export:`` section: n_check (64), strict (False), onnxruntime (True)."""
-    unknown = sorted(set(section) - set(_EXPORT_KEYS))
+    return {
+        "n_check": 64,
+        "strict": False,
+        "onnxruntime": True,
+        **_checked_section("export", section, _EXPORT_KEYS),
+    }
+
+
+def _checked_section(name: str, section: Mapping[str, Any], keys: Mapping[str, Callable[[Any], Any]]) -> dict:
+    """A plain stage section (``export:``, ``finn:``): unknown keys and bad values are one-line errors."""
+    unknown = sorted(set(section) - set(keys))
     if unknown:
-        raise ConfigError(f"unknown config key 'export.{unknown[0]}'; valid keys: {', '.join(_EXPORT_KEYS)}")
-    opts = {"n_check": 64, "strict": False, "onnxruntime": True}
-    opts.update({k: _EXPORT_KEYS[k](v) for k, v in section.items()})
-    return opts
+        raise ConfigError(f"unknown config key '{name}.{unknown[0]}'; valid keys: {', '.join(keys)}")
+    try:
+        return {k: keys[k](v) for k, v in section.items() if v is not None}
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"experiment section '{name}': {exc}") from None
 
 
 def quiet_brevitas() -> None:
@@ -314,14 +325,7 @@ _FINN_KEYS: dict[str, Callable[[Any], Any]] = {
 
 def _finn_options(section: Mapping[str, Any] | None) -> dict[str, Any]:
     """The experiment's ``finn:`` section, checked: ``{}`` runs FINN+ at maximum parallelism."""
-    section = section or {}
-    unknown = sorted(set(section) - set(_FINN_KEYS))
-    if unknown:
-        raise ConfigError(f"unknown config key 'finn.{unknown[0]}'; valid keys: {', '.join(_FINN_KEYS)}")
-    try:
-        return {k: _FINN_KEYS[k](v) for k, v in section.items() if v is not None}
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"experiment section 'finn': {exc}") from None
+    return _checked_section("finn", section or {}, _FINN_KEYS)
 
 
 def _finn_work(
