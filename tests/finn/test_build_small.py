@@ -14,7 +14,7 @@ from nash.errors import FoldingError
 from nash.finn import FinnError, FinnNotInstalledError, UnmappedNodesError, build
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from graphs import tiny_nas, tiny_residual  # noqa: E402
+from finn_graphs import tiny_nas, tiny_residual  # noqa: E402
 
 
 @pytest.fixture()
