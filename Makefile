@@ -8,8 +8,12 @@ BIN := $(VENV)/bin
 setup:
 	@PYTHON=$(PY) VENV=$(VENV) bash scripts/setup.sh
 
+# One torch thread by default: the demo's many small kernels run as fast or faster on one thread
+# here, and its numbers then do not depend on the machine's core count (README, "Determinism").
+# `make demo THREADS=2` to use more.
+THREADS ?= 1
 demo: setup
-	$(BIN)/nash run configs/demo.yaml --out runs/demo
+	OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) $(BIN)/nash run configs/demo.yaml --out runs/demo
 
 # The report's real-browser test needs Debian's chromium (installed here when root+apt; skipped with a
 # reason otherwise, an error when NASH_REQUIRE_BROWSER=1 as in CI).

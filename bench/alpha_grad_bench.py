@@ -58,7 +58,9 @@ def step_bench(width: int, batch: int, steps: int, seed: int = 0) -> dict[str, d
     for mode in ("pair", "full"):
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
-        net = Supernet(cell_specs("resnet18"), get_strategy("v3").candidates, 10, 3, width, "imagenet").train()
+        net = Supernet(
+            cell_specs("resnet18"), get_strategy("v3").candidates, 10, 3, width, "imagenet"
+        ).train()
         arch, trainer = Architect(net, alpha_grad=mode), WeightTrainer(net)
         x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
         xa, ya = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
@@ -78,7 +80,9 @@ def step_bench(width: int, batch: int, steps: int, seed: int = 0) -> dict[str, d
     return out
 
 
-def agreement(seeds: int, epochs: int, steps: int, width: int, subset: int, arch_lr: float) -> dict[str, float]:
+def agreement(
+    seeds: int, epochs: int, steps: int, width: int, subset: int, arch_lr: float
+) -> dict[str, float]:
     """Same-genotype rate and node agreement of ``full`` vs ``pair`` searches over ``seeds`` seeds."""
     from nash.config.search import SearchConfig
     from nash.search import run_search
@@ -113,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--search-subset", type=int, default=4096)
     ap.add_argument("--arch-lr", type=float, default=3e-2, help="alpha learning rate of the short searches")
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--tiny", action="store_true", help="a seconds-long run that only checks the script works")
+    ap.add_argument(
+        "--tiny", action="store_true", help="a seconds-long run that only checks the script works"
+    )
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -21,8 +21,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from nash.search.supernet import PathPlan, Supernet
 from nash.search.architect import Architect, WeightTrainer
+from nash.search.supernet import PathPlan, Supernet
 from nash.space import cell_specs, get_strategy
 
 

@@ -29,6 +29,7 @@ from nash.errors import ConfigError, ModelError
 from nash.io import atomic_path
 
 __all__ = [
+    "quiet_brevitas",
     "seed_everything",
     "resolve_device",
     "rng_state",
@@ -132,3 +133,13 @@ def load_checkpoint(
         lacking = ", ".join(missing) or "a dict of entries"
         raise ModelError(f"checkpoint {p} lacks {lacking}; it was not written by this stage of nash")
     return ckpt
+
+
+def quiet_brevitas() -> None:
+    """Silence export-time noise: Brevitas' note that an optional CUDA kernel package is absent, and
+    torch's named-tensor notice triggered by Brevitas' QONNX export (neither says anything about
+    the user's model). Called by every command that exports or compiles a model."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="fast_hadamard_transform package not found")
+    warnings.filterwarnings("ignore", message="Named tensors and all their associated APIs")

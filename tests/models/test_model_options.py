@@ -8,7 +8,7 @@ from torch import nn
 
 from nash.errors import ConfigError, ModelError
 from nash.models import ModelOptions, QuantSpec, add_act, arch_dict, build_model, model_from_arch
-from nash.space import load_reference_genotypes, default_reference_path
+from nash.space import default_reference_path, load_reference_genotypes
 
 REFERENCE = ModelOptions(
     stage0_shortcut=True,
@@ -30,7 +30,9 @@ def _v3():
 def test_reference_options_build_and_run(bits):
     torch.manual_seed(0)
     g = _v3()
-    model = build_model("resnet18", g, QuantSpec.from_tag(bits, version="v3"), 10, 3, 4, "imagenet", REFERENCE)
+    model = build_model(
+        "resnet18", g, QuantSpec.from_tag(bits, version="v3"), 10, 3, 4, "imagenet", REFERENCE
+    )
     model.eval()
     y = model(torch.randn(2, 3, 64, 64))
     assert y.shape == (2, 10) and torch.isfinite(y).all()
@@ -55,7 +57,9 @@ def test_default_options_leave_arch_unchanged_and_round_trip():
     plain = arch_dict("resnet18", "v3", "w2a2", g, 10, 1, 4, "small", (1, 32, 32), quant=spec,
                       options=ModelOptions())  # fmt: skip
     assert "model_options" not in plain
-    arch = arch_dict("resnet18", "v3", "w2a2", g, 10, 1, 4, "small", (1, 32, 32), quant=spec, options=REFERENCE)
+    arch = arch_dict(
+        "resnet18", "v3", "w2a2", g, 10, 1, 4, "small", (1, 32, 32), quant=spec, options=REFERENCE
+    )
     assert arch["model_options"]["head_bits"] == 4
     assert model_from_arch(arch).options == REFERENCE
 

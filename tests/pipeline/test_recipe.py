@@ -60,10 +60,17 @@ def test_paper_configs_resolve_and_validate(name, recipe, capsys):
     cfg = load_experiment(CONFIGS / f"{name}.yaml", recipe=recipe)
     check_sections(cfg)
     search = from_dict(SearchConfig, {**cfg.search, "backbone": cfg.backbones[0], "strategy": "v3"})
-    train = from_dict(TrainConfig, {**cfg.train, "backbone": cfg.backbones[0], "version": "o", "bits": "w1a1"})
+    train = from_dict(
+        TrainConfig, {**cfg.train, "backbone": cfg.backbones[0], "version": "o", "bits": "w1a1"}
+    )
     hw = from_dict(HwConfig, cfg.hw)
     if recipe == "reference":
-        assert (search.epochs, search.alpha_grad, search.derivation, search.recipe) == (200, "full", "reference", "reference")
+        assert (search.epochs, search.alpha_grad, search.derivation, search.recipe) == (
+            200,
+            "full",
+            "reference",
+            "reference",
+        )
         assert (train.optimizer, train.lr, train.epochs, train.label_smoothing) == ("adam", 1e-3, 100, 0.0)
         assert hw.mvau_wwidth_max == 24 and hw.target_fps == 324.54
     else:
@@ -90,7 +97,18 @@ def test_search_cli_records_the_recipe(tmp_path, monkeypatch):
 
     monkeypatch.setattr(nash.search, "run_search", fake)
     with pytest.raises(SystemExit):
-        main(["search", "--out", str(tmp_path), "--recipe", "reference", "--epochs", "1", "--no-v3-fallback-bug"])
+        main(
+            [
+                "search",
+                "--out",
+                str(tmp_path),
+                "--recipe",
+                "reference",
+                "--epochs",
+                "1",
+                "--no-v3-fallback-bug",
+            ]
+        )
     cfg = seen["cfg"]
     assert (cfg.recipe, cfg.epochs, cfg.alpha_grad, cfg.v3_fallback_bug) == ("reference", 1, "full", False)
 
@@ -110,7 +128,13 @@ def test_train_cli_applies_the_recipe_under_the_file_and_flags(tmp_path, monkeyp
     with pytest.raises(SystemExit):
         main(["train", "--out", str(tmp_path / "run"), "--config", str(path), "--lr", "0.5"])
     cfg = seen["cfg"]
-    assert (cfg.recipe, cfg.optimizer, cfg.epochs, cfg.lr, cfg.grad_clip) == ("reference", "adam", 3, 0.5, 5.0)
+    assert (cfg.recipe, cfg.optimizer, cfg.epochs, cfg.lr, cfg.grad_clip) == (
+        "reference",
+        "adam",
+        3,
+        0.5,
+        5.0,
+    )
     assert ModelOptions.from_dict(cfg.model).head_bits == 4
 
 

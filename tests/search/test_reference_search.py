@@ -67,5 +67,8 @@ def test_reference_recipe_search_on_real_data(fmnist_dir, tmp_path, strategy):
     assert load_config(SearchConfig, tmp_path / "config.yaml").recipe == "reference"
     saved = Genotype.load(tmp_path / "genotype.json")
     assert saved.cells == genotype.cells and saved.meta["derivation"] == "reference"
-    assert saved.cells == derive_reference(strategy, "resnet18", saved.meta["final_alphas"], probabilities=True).cells
+    assert (
+        saved.cells
+        == derive_reference(strategy, "resnet18", saved.meta["final_alphas"], probabilities=True).cells
+    )
     check_strategy_rule(saved)

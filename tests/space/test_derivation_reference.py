@@ -167,7 +167,7 @@ N_SAMPLES = 1000
 @pytest.mark.parametrize("version", ["v1", "v2", "v3", "v4"])
 def test_reference_derivation_agrees_with_the_authors_parsers(version):
     rng = np.random.default_rng(12 + int(version[1]))
-    agree, fallbacks, zeros = 0, 0, 0
+    agree, zeros = 0, 0
     for n in range(N_SAMPLES):
         scale = (0.05, 0.5, 2.0)[n % 3]  # near-uniform (early search) to peaked (late search)
         raw = random_alphas(rng, "resnet18", scale)
@@ -200,7 +200,9 @@ def test_reference_resnet34_v3_and_probabilities_input():
         want = transcribed("v3", "resnet34", raw)
         assert derive_reference("v3", "resnet34", [r.tolist() for r in raw]).cells == want
         probs = [softmax_rows(r).tolist() for r in raw]
-        assert derive_genotype("v3", "resnet34", probs, derivation="reference", probabilities=True).cells == want
+        assert (
+            derive_genotype("v3", "resnet34", probs, derivation="reference", probabilities=True).cells == want
+        )
 
 
 def test_reference_genotype_round_trip(tmp_path):

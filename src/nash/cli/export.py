@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     ensure_writable(out, kind="file")  # before the export, which takes up to a minute
     print(f"exporting {args.checkpoint} to QONNX and checking it against PyTorch on {args.n_check} images ...",
           flush=True)  # fmt: skip
-    from nash.pipeline.steps import quiet_brevitas
+    from nash.runtime import quiet_brevitas
 
     quiet_brevitas()
     from nash.export import export_checkpoint

@@ -84,6 +84,9 @@ def _print_summary(s: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``nash finn build``."""
     from nash.finn import build
+    from nash.runtime import quiet_brevitas
+
+    quiet_brevitas()
 
     summary = build(
         args.model,

@@ -78,7 +78,9 @@ def _reference(args: argparse.Namespace) -> int:
     if args.ref_version is None and len(genotypes) == 1:
         args.ref_version = next(iter(genotypes))
     if args.ref_version is None:
-        raise GenotypeError(f"{args.backbone} has several reference genotypes; pass --version {' | '.join(genotypes)}")
+        raise GenotypeError(
+            f"{args.backbone} has several reference genotypes; pass --version {' | '.join(genotypes)}"
+        )
     if args.ref_version not in genotypes:
         raise GenotypeError(
             f"no reference genotype {args.ref_version!r}; choose one of {', '.join(genotypes)}"

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     from nash.config.pipeline import ExperimentConfig, load_experiment
     from nash.pipeline import run_experiment
-    from nash.pipeline.steps import quiet_brevitas
+    from nash.runtime import quiet_brevitas
 
     cfg: ExperimentConfig = load_experiment(args.config, recipe=args.recipe)
     if args.plan:

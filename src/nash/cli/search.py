@@ -38,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--recipe", default=None, help="default | reference: preset under --config and flags (docs/recipe.md)"
     )
-    p.add_argument("--alpha-grad", default=None, help="pair (two sampled ops) | full (gradient over every op)")
+    p.add_argument(
+        "--alpha-grad", default=None, help="pair (two sampled ops) | full (gradient over every op)"
+    )
     p.add_argument("--derivation", default=None, help="default | reference (the authors' genotype parsers)")
     p.add_argument(
         "--v3-fallback-bug",

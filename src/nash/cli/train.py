@@ -102,7 +102,9 @@ def _config(args: argparse.Namespace) -> Any:
     base = args.config
     if base is None and args.resume and (Path(args.out) / "config.yaml").is_file():
         base = Path(args.out) / "config.yaml"  # `nash train --out DIR --resume` alone is enough
-    cfg = resolve_stage_config(TrainConfig, "train", path=base, recipe=args.recipe)  # defaults < recipe < file
+    cfg = resolve_stage_config(
+        TrainConfig, "train", path=base, recipe=args.recipe
+    )  # defaults < recipe < file
     flags = {field: getattr(args, dest) for dest, field in _FIELDS.items()}
     if flags["genotype"] is not None and flags["version"] is None and cfg.version == "o":
         flags["version"] = _genotype_version(flags["genotype"])

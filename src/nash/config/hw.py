@@ -50,7 +50,9 @@ class HwConfig:
     minimize_bit_width: bool = True  # minimise weight/accumulator widths from the stored weights (§8)
     input_bits: int = 8  # assumed width of an unquantised model input
     input_signed: bool = False  # assumed signedness of an unquantised model input
-    recipe: str = "default"  # preset these settings started from (nash.config.recipes; reference: wwidth cap 24)
+    recipe: str = (
+        "default"  # preset these settings started from (nash.config.recipes; reference: wwidth cap 24)
+    )
 
     def __post_init__(self) -> None:
         for name, enum_cls in (("fold", FoldMode), ("generation", Generation)):

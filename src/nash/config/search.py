@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nash.config.recipes import check_recipe
 from nash.errors import ConfigError, GenotypeError
 from nash.space import STEMS, list_backbones, list_strategies
-from nash.config.recipes import check_recipe
 from nash.space.derivation import DERIVATIONS
 from nash.space.ops import check_ops
 
@@ -43,7 +43,9 @@ class SearchConfig:
     steps_per_epoch: int | None = None  # cap on steps per epoch for quick runs (None: full epoch)
     batch_size: int = 64  # mini-batch size of both the weight and the alpha step
     width: int = 64  # channels of the first stage (ResNet: 64); stages use width x 1, 2, 4, 8
-    stem: str = "small"  # small (3x3 s1, for 28-32 px) | imagenet (7x7 s2 + max pool) | imagenet-nopool (7x7 s2)
+    stem: str = (
+        "small"  # small (3x3 s1, for 28-32 px) | imagenet (7x7 s2 + max pool) | imagenet-nopool (7x7 s2)
+    )
     quantized_proxy: bool = False  # search with low-bit proxy weights (see docs/search.md)
     lr: float = 0.025  # weight SGD learning rate at epoch 0
     lr_min: float = 0.0  # cosine-annealed weight learning rate at the last epoch
@@ -53,12 +55,16 @@ class SearchConfig:
     arch_lr: float = 3e-4  # alpha Adam learning rate
     arch_betas: tuple[float, float] = (0.0, 0.999)  # alpha Adam betas
     arch_weight_decay: float = 1e-3  # alpha Adam weight decay
-    alpha_grad: str = "pair"  # pair: two ops sampled, gradient over the pair | full: one op, gradient over all ops
+    alpha_grad: str = (
+        "pair"  # pair: two ops sampled, gradient over the pair | full: one op, gradient over all ops
+    )
     node_act: str = "relu"  # activation after each cascade sum: relu | tanh | none | version (reference)
     search_backbone: str = "float"  # backbone 3x3 convs in the search: float | sign (V2) | version
     nas_search_bits: str = "float"  # float | version: NAS convs binary (v1..v3) / 8-bit (v4), backbone float
     derivation: str = "default"  # default | reference: the authors' genotype parsers (docs/recipe.md)
-    v3_fallback_bug: bool = True  # derivation reference, v3, resnet18: second fallback keeps the first ranking's node
+    v3_fallback_bug: bool = (
+        True  # derivation reference, v3, resnet18: second fallback keeps the first ranking's node
+    )
     recipe: str = "default"  # the preset these settings started from (nash.config.recipes), recorded
     seed: int = 0  # seeds torch, numpy, python and the path sampler
     device: str | None = None  # cpu | cuda | cuda:N (None: cuda if available)

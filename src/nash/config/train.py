@@ -112,7 +112,9 @@ class TrainConfig:
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.lr_step_epochs < 1 or not 0.0 < self.lr_gamma <= 1.0:
-            raise ConfigError(f"lr_step_epochs must be >= 1 and lr_gamma in (0, 1], got {self.lr_step_epochs}, {self.lr_gamma}")
+            raise ConfigError(
+                f"lr_step_epochs must be >= 1 and lr_gamma in (0, 1], got {self.lr_step_epochs}, {self.lr_gamma}"
+            )
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ConfigError(f"grad_clip must be > 0 (or unset), got {self.grad_clip}")
         if self.weight_decay < 0 or self.warmup_epochs < 0 or self.workers < 0:

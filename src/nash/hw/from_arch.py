@@ -57,13 +57,10 @@ def export_arch(
             ``custom`` genotype may be built as any version), or an unknown recipe.
         GenotypeError: the genotype breaks the rule of ``strategy``.
     """
-    from nash.export import export_model
-    from nash.models import QuantSpec, build_model
-    from nash.space import Genotype
-
     from nash.config.recipes import DEFAULT_RECIPE, recipe_overrides
-    from nash.models import ModelOptions
-    from nash.space import CUSTOM_STRATEGY, check_strategy_rule
+    from nash.export import export_model
+    from nash.models import ModelOptions, QuantSpec, build_model
+    from nash.space import CUSTOM_STRATEGY, Genotype, check_strategy_rule
 
     shape = parse_input_shape(input_shape)
     geno = Genotype.load(genotype) if genotype else None

@@ -61,7 +61,10 @@ class Cell(nn.Module):
         shared_main = branch_act(q.main_act_bits, opts.act1_relu) if opts.shared_quant else None
         self._shared_add = QuantAdd(q.add_act, q.add_act_bits) if opts.shared_quant else None
         self.main_acts = nn.ModuleDict(
-            {str(j): shared_main or branch_act(q.main_act_bits, opts.act1_relu) for j in range(2, self.n_layers + 1)}
+            {
+                str(j): shared_main or branch_act(q.main_act_bits, opts.act1_relu)
+                for j in range(2, self.n_layers + 1)
+            }
         )
         self.main_convs = nn.ModuleList(
             ConvBN(c_in if j == 1 else c_out, c_out, 3, stride if j == 1 else 1, q.main_weight_bits)

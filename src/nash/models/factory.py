@@ -110,7 +110,9 @@ def arch_dict(
         "stem": stem,
         "input_shape": None if input_shape is None else list(input_shape),
     }
-    if options is not None and not options.is_default:  # absent = the project's network (older checkpoints too)
+    if (
+        options is not None and not options.is_default
+    ):  # absent = the project's network (older checkpoints too)
         out["model_options"] = options.to_dict(changed_only=True)
     return out
 

@@ -61,7 +61,9 @@ class Head(nn.Module):
     ``GlobalAccPool`` + scale).
     """
 
-    def __init__(self, channels: int, num_classes: int, quant: QuantSpec, head_bits: int | None = None) -> None:
+    def __init__(
+        self, channels: int, num_classes: int, quant: QuantSpec, head_bits: int | None = None
+    ) -> None:
         super().__init__()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.quant = signed_act(quant.first_last_bits if head_bits is None else head_bits)

@@ -8,7 +8,6 @@ Steps import their stage lazily so ``nash run --help`` stays fast.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from nash.config.base import from_dict, to_dict
 from nash.config.pipeline import ExperimentConfig
 from nash.errors import ConfigError
 from nash.pipeline.stage import StageResult, read_record, run_stage, settings_diff
+from nash.runtime import quiet_brevitas  # re-exported: the pipeline calls it before exports
 
 __all__ = ["Context", "Step", "STEPS", "check_sections", "planned_conflicts", "quiet_brevitas"]
 
@@ -245,14 +245,6 @@ def _checked_section(name: str, section: Mapping[str, Any], keys: Mapping[str, C
         return {k: keys[k](v) for k, v in section.items() if v is not None}
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"experiment section '{name}': {exc}") from None
-
-
-def quiet_brevitas() -> None:
-    """Silence export-time noise: Brevitas' note that an optional CUDA kernel package is absent, and
-    torch's named-tensor notice triggered by Brevitas' QONNX export (neither says anything about
-    the user's model)."""
-    warnings.filterwarnings("ignore", message="fast_hadamard_transform package not found")
-    warnings.filterwarnings("ignore", message="Named tensors and all their associated APIs")
 
 
 def _export_work(

@@ -159,7 +159,9 @@ class _GateProbe(torch.autograd.Function):
     no op output alive (the edge input ``x`` is saved, which its producer keeps anyway)."""
 
     @staticmethod
-    def forward(ctx: Any, gates: Tensor, x: Tensor, op: MixedOp, cols: tuple[int, ...], shape: tuple) -> Tensor:
+    def forward(
+        ctx: Any, gates: Tensor, x: Tensor, op: MixedOp, cols: tuple[int, ...], shape: tuple
+    ) -> Tensor:
         ctx.save_for_backward(x)
         ctx.op, ctx.cols = op, cols
         return x.new_zeros(shape)

@@ -71,7 +71,9 @@ class SearchCell(nn.Module):
         self.bns = nn.ModuleList()
         for j in range(1, spec.n_layers + 1):
             c_j, s_j = (c_in, stride) if j == 1 else (c_out, 1)
-            self.convs.append(SignConv2d(c_j, c_out, 3, s_j) if backbone_sign else conv2d(c_j, c_out, 3, s_j, backbone_bits))
+            self.convs.append(
+                SignConv2d(c_j, c_out, 3, s_j) if backbone_sign else conv2d(c_j, c_out, 3, s_j, backbone_bits)
+            )
             self.bns.append(nn.BatchNorm2d(c_out))
         self.shortcut: nn.Module = nn.Identity()
         if spec.downsample or c_in != c_out:  # first block of a downsample cell: 1x1 stride-2 projection
@@ -138,7 +140,9 @@ class Supernet(nn.Module):
         for spec in cells:
             c_out = width * 2**spec.stage
             cand = [tuple(OPS.index(n) for n in candidates(edge)) for edge in cell_edges(spec)]
-            self.cells.append(SearchCell(spec, c_prev, c_out, cand, backbone_bits, nas_bits, node_act, backbone_sign))
+            self.cells.append(
+                SearchCell(spec, c_prev, c_out, cand, backbone_bits, nas_bits, node_act, backbone_sign)
+            )
             rows.extend(cand)
             c_prev = c_out
         mask = torch.zeros(len(rows), len(OPS), dtype=torch.bool)

@@ -84,7 +84,9 @@ def _softmax(values: Sequence[float]) -> list[float]:
     return [e / total for e in exps]
 
 
-def _edge_probs(rows: Sequence[Sequence[float]], prims: Sequence[str], probabilities: bool) -> list[dict[str, float]]:
+def _edge_probs(
+    rows: Sequence[Sequence[float]], prims: Sequence[str], probabilities: bool
+) -> list[dict[str, float]]:
     cols = [OPS.index(op) for op in prims]
     out = []
     for row in rows:
@@ -94,7 +96,9 @@ def _edge_probs(rows: Sequence[Sequence[float]], prims: Sequence[str], probabili
                 raise GenotypeError("probabilities must be >= 0; pass raw alphas with probabilities=False")
             total = sum(vals)
             if total <= 0:
-                raise GenotypeError("an edge gives probability 0 to every op; pass alphas or probabilities > 0")
+                raise GenotypeError(
+                    "an edge gives probability 0 to every op; pass alphas or probabilities > 0"
+                )
             vals = [v / total for v in vals]
         else:
             vals = _softmax(vals)
@@ -239,4 +243,3 @@ def derive_genotype(
             name, backbone, alphas, cell_layers, probabilities=probabilities, v3_fallback_bug=v3_fallback_bug
         )
     return strategy.derive(backbone, alphas, cell_layers, probabilities=probabilities)
-

@@ -237,7 +237,9 @@ def _check_cell(spec: CellSpec, cell: Any, allow_zero: bool = False) -> None:
         op, pred = node
         if op not in OPS:
             raise GenotypeError(f"cell {c} node {j}: unknown op {op!r}; valid ops: {', '.join(OPS)}")
-        if OP_TABLE[op].kind == "zero" and not allow_zero:  # derivation never keeps zero: every node has one NAS edge
+        if (
+            OP_TABLE[op].kind == "zero" and not allow_zero
+        ):  # derivation never keeps zero: every node has one NAS edge
             kept = ", ".join(o for o in OPS if OP_TABLE[o].kind != "zero")
             raise GenotypeError(
                 f"cell {c} node {j}: {op!r} cannot be a node's only op (the node would have no NAS edge); "

@@ -25,7 +25,9 @@ class ModelOptions:
     stage0_shortcut: bool = False  # row 6: 1x1 conv + BN shortcut in the first block of stage 0 (stride 1)
     stem_order: str = "conv-bn-act-pool"  # row 8: conv-pool-bn-act is the reference order (pool before BN)
     input_quant: bool = True  # row 8: quantise the network input (reference: no input quantiser)
-    head_bits: int | None = None  # row 8: bits of the pooled classifier input (None: first_last_bits; reference 4)
+    head_bits: int | None = (
+        None  # row 8: bits of the pooled classifier input (None: first_last_bits; reference 4)
+    )
     act1_relu: bool = False  # row 15: a 1-bit activation1 is an unsigned 1-bit ReLU {0, s}, not bipolar
     shortcut_act: bool = True  # row 7: quantised ReLU before the 1x1 shortcut conv (reference: none)
     x0_nas_act: bool = True  # row 7: NAS branches from x0 get their own ReLU (reference: read x0 as it is)
@@ -35,7 +37,9 @@ class ModelOptions:
         if self.stem_order not in STEM_ORDERS:
             raise ConfigError(f"model.stem_order: {self.stem_order!r} is not one of {', '.join(STEM_ORDERS)}")
         if self.head_bits is not None and (
-            isinstance(self.head_bits, bool) or not isinstance(self.head_bits, int) or not 1 < self.head_bits <= 8
+            isinstance(self.head_bits, bool)
+            or not isinstance(self.head_bits, int)
+            or not 1 < self.head_bits <= 8
         ):
             raise ConfigError(f"model.head_bits: must be 2..8 or unset, got {self.head_bits!r}")
         for f in dataclasses.fields(self):

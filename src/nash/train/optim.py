@@ -84,7 +84,9 @@ def build_scheduler(
     code's StepLR(30, 0.1) counted in optimizer steps).
     """
     if kind == "step":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: step_factor(step, steps_per_drop, gamma))
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: step_factor(step, steps_per_drop, gamma)
+        )
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: cosine_factor(step, total_steps, warmup_steps)
     )
