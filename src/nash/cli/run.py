@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nash.config.pipeline import STAGES  # search, train, export, hw (the pipeline's STEPS), report
+from nash.config.pipeline import STAGES  # search, train, export, hw, finn (the pipeline's STEPS), report
 
 __all__ = ["register", "run"]
 
