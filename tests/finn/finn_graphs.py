@@ -67,20 +67,7 @@ def tiny_residual(same_grid: bool = True, c: int = 4, hw: int = 8, classes: int 
     short = g.quant(a, 8, True, 0.0531)
     branch = g.quant(g.conv(a, c, c), 8, True, 0.0531 if same_grid else 0.0307)
     y = g.quant(g.op("Relu", [g.op("Add", [branch, short])]), 2, False, 0.2629)
-    pooled = g.op("Flatten", [g.op("GlobalAveragePool", [y])], axis=1)
-    feats = g.quant(pooled, 8, True, 0.01377)
-    w = g.rng.integers(-127, 128, (c, classes)).astype(np.float32) / 127
-    logits = g.op("MatMul", [feats, g.quant(g.const(w), 8, True, 1.0 / 127, narrow=True)])
-    graph = helper.make_graph(
-        g.nodes,
-        "tiny_residual",
-        [helper.make_tensor_value_info("inp", TensorProto.FLOAT, [1, 1, hw, hw])],
-        [helper.make_tensor_value_info(logits, TensorProto.FLOAT, [1, classes])],
-        g.inits,
-    )
-    model = helper.make_model(graph, producer_name="nash-tests", opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 10
-    return model
+    return _classifier_model(g, y, c, classes, hw, "tiny_residual")
 
 
 def tiny_nas(c: int = 4, hw: int = 8, classes: int = 4) -> onnx.ModelProto:
@@ -101,13 +88,18 @@ def tiny_nas(c: int = 4, hw: int = 8, classes: int = 4) -> onnx.ModelProto:
     s1 = g.op("Add", [conv, g.quant(pool_bn, 8, True, grid)])
     s2 = g.op("Add", [g.quant(s1, 8, True, grid), g.quant(nas, 8, True, grid)])  # identity edge
     y = g.quant(g.op("Relu", [s2]), 2, False, 0.2629)
+    return _classifier_model(g, y, c, classes, hw, "tiny_nas")
+
+
+def _classifier_model(g: _G, y: str, c: int, classes: int, hw: int, name: str) -> onnx.ModelProto:
+    """Global average pool, 8-bit features, an 8-bit linear classifier, wrapped as an ONNX model."""
     pooled = g.op("Flatten", [g.op("GlobalAveragePool", [y])], axis=1)
     feats = g.quant(pooled, 8, True, 0.01377)
     w = g.rng.integers(-127, 128, (c, classes)).astype(np.float32) / 127
     logits = g.op("MatMul", [feats, g.quant(g.const(w), 8, True, 1.0 / 127, narrow=True)])
     graph = helper.make_graph(
         g.nodes,
-        "tiny_nas",
+        name,
         [helper.make_tensor_value_info("inp", TensorProto.FLOAT, [1, 1, hw, hw])],
         [helper.make_tensor_value_info(logits, TensorProto.FLOAT, [1, classes])],
         g.inits,
