@@ -77,14 +77,7 @@ def plot_training_curves(curves: Sequence[TrainCurve], chance: float | None = No
     ax_acc.set_title("test top-1 (%)", loc="left", fontsize=9, fontweight="bold")
     ax_loss.set_title("training loss", loc="left", fontsize=9, fontweight="bold")
     ax_loss.set_ylim(bottom=0.0)
-    for ax in (ax_acc, ax_loss):
-        ax.set_xlabel("epoch")
-        ax.xaxis.get_major_locator().set_params(integer=True)
-    if drawn:
-        fig.legend(loc="outside right upper", fontsize=7, frameon=False)
-    else:
-        _empty(ax_acc, "no metrics.jsonl found")
-    return fig
+    return _finish_epochs(fig, (ax_acc, ax_loss), drawn, "no metrics.jsonl found")
 
 
 def plot_search_curves(searches: Sequence[SearchRecords]) -> Figure:
@@ -109,13 +102,18 @@ def plot_search_curves(searches: Sequence[SearchRecords]) -> Figure:
     ax_acc.set_title("search accuracy (%)", loc="left", fontsize=9, fontweight="bold")
     ax_loss.set_ylim(bottom=0.0)
     ax_acc.set_ylim(0.0, 100.0)
-    for ax in (ax_loss, ax_acc):
+    return _finish_epochs(fig, (ax_loss, ax_acc), drawn, "no search log.jsonl found")
+
+
+def _finish_epochs(fig: Figure, axes: Sequence[Any], drawn: bool, missing: str) -> Figure:
+    """Epoch x axes with integer ticks; the legend outside the axes, or ``missing`` on the first axes."""
+    for ax in axes:
         ax.set_xlabel("epoch")
         ax.xaxis.get_major_locator().set_params(integer=True)
     if drawn:
         fig.legend(loc="outside right upper", fontsize=7, frameon=False)
     else:
-        _empty(ax_loss, "no search log.jsonl found")
+        _empty(axes[0], missing)
     return fig
 
 
