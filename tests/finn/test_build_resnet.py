@@ -66,41 +66,34 @@ def _assert_build(out: Path, summary: dict) -> None:
     assert check["hw"]["top1_agreement_streamlined"] == 1.0
 
 
-def test_build_original_resnet18(trained_original: Path) -> None:
+def _build_and_check(run: Path) -> dict:
+    """``nash.finn.build`` of a trained run's export at 2000 fps / 5 ns, with the integer check."""
     from nash.finn import build
 
-    out = trained_original / "finn"
+    out = run / "finn"
     summary = build(
-        trained_original / "model.onnx",
+        run / "model.onnx",
         out,
         target_fps=2000,
         clock_ns=5.0,
-        checkpoint=trained_original / "best.pt",
+        checkpoint=run / "best.pt",
         n_check=N_CHECK,
         n_check_hw=N_CHECK_HW,
         progress=False,
     )
     _assert_build(out, summary)
+    return summary
+
+
+def test_build_original_resnet18(trained_original: Path) -> None:
+    summary = _build_and_check(trained_original)
     assert summary["nodes"]["hw_layer_kinds"]["ElementwiseAdd_hls"] == 8  # one per basic block
     assert summary["performance"]["fps"] >= 2000 * 0.9
 
 
 @pytest.mark.slow
 def test_build_nash_v3_resnet18(trained_v3: Path) -> None:
-    from nash.finn import build
-
-    out = trained_v3 / "finn"
-    summary = build(
-        trained_v3 / "model.onnx",
-        out,
-        target_fps=2000,
-        clock_ns=5.0,
-        checkpoint=trained_v3 / "best.pt",
-        n_check=N_CHECK,
-        n_check_hw=N_CHECK_HW,
-        progress=False,
-    )
-    _assert_build(out, summary)
+    summary = _build_and_check(trained_v3)
     kinds = summary["nodes"]["hw_layer_kinds"]
     assert kinds.get("Pool_hls", 0) >= 1  # the max-pool NAS edges
     assert kinds["ElementwiseAdd_hls"] > 8  # residual adds + cascaded NAS adds
