@@ -78,7 +78,7 @@ def test_reference_op_names_are_translated():
         (good(strategy="v9"), "unknown strategy 'v9'; valid strategies: v1, v2, v3, v4, custom"),
         (good(cell_layers=5), "cell_layers must be a positive multiple of 2"),
         (good(cell_layers=2), "genotype has 4 cells but resnet18 (cell_layers=2) has 8"),
-        (good(schema=2), "unsupported genotype schema 2; this version reads schema 1"),
+        (good(schema=3), "unsupported genotype schema 3; this version reads schema 1 or 2"),
         (good(cels=[]), "unknown genotype key 'cels'; valid keys: schema, backbone, strategy, cells"),
         ({"backbone": "resnet18", "strategy": "v1"}, "genotype is missing key 'cells'"),
         (good(cells={"a": 1}), "'cells' must be a list of cells, got dict"),

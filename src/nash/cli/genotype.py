@@ -65,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
         for line in violations:
             print(f"  - {line}")
         return 2
-    print(f"{args.path}: ok ({genotype.backbone}, strategy {genotype.strategy}, {len(genotype.cells)} cells)")
+    bits = "" if genotype.bits is None else ", main bits " + " ".join(f"w{w}a{a}" for w, a in genotype.bits)
+    print(
+        f"{args.path}: ok ({genotype.backbone}, strategy {genotype.strategy}, {len(genotype.cells)} cells{bits})"
+    )
     return 0
 
 

@@ -20,7 +20,7 @@ from nash.space.backbones import (
 )
 from nash.space.cells import CellSpec, Edge, cell_edges, cell_specs, edge_index, n_edges
 from nash.space.display import format_genotype
-from nash.space.genotype import CUSTOM_STRATEGY, SCHEMA, Genotype
+from nash.space.genotype import CUSTOM_STRATEGY, SCHEMA, SCHEMAS, Genotype
 from nash.space.ops import (
     DEFAULT_UNFRIENDLY,
     OP_ALIASES,
@@ -31,7 +31,7 @@ from nash.space.ops import (
     get_op,
     op_index,
 )
-from nash.space.quant import ADD_ACTS, BITS_TAG, ORIGINAL, VERSIONS, QuantSpec, parse_bits
+from nash.space.quant import ADD_ACTS, BITS_TAG, ORIGINAL, VERSIONS, QuantSpec, bits_label, parse_bits
 from nash.space.reference import default_reference_path, load_reference_genotypes
 from nash.space.registry import create_strategy, get_strategy, list_strategies, register_strategy
 from nash.space.strategy import Choice, Strategy, check_strategy_rule, is_hardware_friendly, softmax
@@ -60,6 +60,7 @@ __all__ = [
     "n_edges",
     "Genotype",
     "SCHEMA",
+    "SCHEMAS",
     "CUSTOM_STRATEGY",
     "Strategy",
     "Choice",
@@ -80,6 +81,7 @@ __all__ = [
     "ADD_ACTS",
     "BITS_TAG",
     "parse_bits",
+    "bits_label",
     "load_reference_genotypes",
     "default_reference_path",
     "format_genotype",

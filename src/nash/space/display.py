@@ -16,6 +16,8 @@ SIZE_CHANGING_MARK = "*"
 def format_genotype(genotype: Genotype, unfriendly: Iterable[str] = DEFAULT_UNFRIENDLY) -> str:
     """One line per node (``node j <- op(x_i)``), ``*`` on size-changing edges, and the rule check.
 
+    A schema-2 genotype's per-cell bits are shown on each cell's line (``main w4a4``).
+
     Example:
         >>> g = Genotype("resnet18", "v4", [[("conv_1x1", 0)] * 4] * 4)
         >>> for line in format_genotype(g).splitlines()[6:8]:
@@ -31,7 +33,11 @@ def format_genotype(genotype: Genotype, unfriendly: Iterable[str] = DEFAULT_UNFR
     ]
     for spec, cell in zip(genotype.specs(), genotype.chosen_edges(), strict=True):
         kind = ", downsample" if spec.downsample else ""
-        lines.append(f"cell {spec.index}  (stage {spec.stage}, {spec.n_layers} layers{kind})")
+        bits = ""
+        if genotype.bits is not None:
+            weight_bits, act_bits = genotype.bits[spec.index]
+            bits = f"  main w{weight_bits}a{act_bits}"
+        lines.append(f"cell {spec.index}  (stage {spec.stage}, {spec.n_layers} layers{kind}){bits}")
         for edge, op in cell:
             mark = f"  {SIZE_CHANGING_MARK}" if edge.size_changing else ""
             lines.append(f"  node {edge.dst} <- {op}(x{edge.src}){mark}")

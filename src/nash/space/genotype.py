@@ -7,6 +7,11 @@ JSON layout (schema 1)::
      "cell_layers": 6,                                           # optional, null = backbone default
      "meta": {...}}                                              # optional: search config, alphas, ...
 
+Schema 2 adds per-cell bit widths of the backbone *main* branch (3x3 conv weights, branch ReLUs)::
+
+    {"schema": 2, ..., "bits": [[2, 2], [4, 4], [4, 4], [8, 8]]}   # per cell: [weight_bits, act_bits]
+
+A genotype without ``bits`` is written as schema 1, byte for byte as before; both schemas are read.
 The reference code's op names (``none``, ``skip_connect``) are accepted when loading.
 """
 
@@ -15,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +28,19 @@ from nash.errors import GenotypeError
 from nash.io import atomic_write_text
 from nash.space.cells import CellSpec, Edge, cell_specs
 from nash.space.ops import OP_TABLE, OPS, canonical_op
+from nash.space.quant import MAX_BITS
 from nash.space.registry import list_strategies
 
-__all__ = ["Genotype", "SCHEMA", "CUSTOM_STRATEGY", "parse_cells", "dumps_genotype"]
+__all__ = ["Genotype", "SCHEMA", "SCHEMAS", "CUSTOM_STRATEGY", "parse_cells", "dumps_genotype"]
 
-SCHEMA = 1
+SCHEMA = 2  # the newest schema (per-cell main-branch bits); written only when ``bits`` is set
+SCHEMAS = (1, 2)  # every schema this version reads
+_PLAIN_SCHEMA = 1  # what a genotype without ``bits`` is written as (unchanged since schema 1)
 CUSTOM_STRATEGY = "custom"  # a hand-written genotype; checked with the generic size-changing rule
-_KEYS = ("schema", "backbone", "strategy", "cells", "cell_layers", "meta")
+_KEYS = ("schema", "backbone", "strategy", "cells", "cell_layers", "bits", "meta")
 
 Cells = tuple[tuple[tuple[str, int], ...], ...]
+CellBits = tuple[tuple[int, int], ...]
 
 
 def _freeze(value: Any) -> Any:
@@ -51,6 +60,8 @@ class Genotype:
         cells: per cell, per node ``j = 1..N``: ``(op, i)`` with ``i < j`` the predecessor node.
         cell_layers: layers per cell used to split the backbone; ``None`` = backbone default.
         meta: free JSON-safe information (search config, seed, final alphas, ...).
+        bits: per cell ``(weight_bits, act_bits)`` of the backbone main branch (schema 2), in cell
+            order; ``None`` = the run's global ``QuantSpec`` everywhere. Pass it by keyword.
 
     Example:
         >>> g = Genotype("resnet18", "custom", [[("conv_3x3", 0)] * 4] * 4).validate()
@@ -63,9 +74,12 @@ class Genotype:
     cells: Cells
     cell_layers: int | None = None
     meta: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    _: KW_ONLY
+    bits: CellBits | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cells", _freeze(self.cells))
+        object.__setattr__(self, "bits", _freeze(self.bits))
         if isinstance(self.meta, Mapping):
             object.__setattr__(self, "meta", dict(self.meta))
 
@@ -84,7 +98,7 @@ class Genotype:
         )
 
     def validate(self) -> Genotype:
-        """Check ops, predecessors and cell/node counts against the backbone; return ``self``.
+        """Check ops, predecessors, cell/node counts and per-cell bits against the backbone; return ``self``.
 
         Raises:
             GenotypeError: one line naming the bad cell/node and what a valid value looks like.
@@ -106,28 +120,54 @@ class Genotype:
         allow_zero = self.meta.get("derivation") == "reference"  # the authors' v3 parser may keep zero
         for spec, cell in zip(specs, self.cells, strict=True):
             _check_cell(spec, cell, allow_zero)
+        if self.bits is not None:
+            self._check_bits(len(specs))
         return self
+
+    def _check_bits(self, n_cells: int) -> None:
+        if not isinstance(self.bits, tuple):
+            raise GenotypeError(
+                f"bits must be a list of [weight_bits, act_bits] pairs, one per cell, got {_shown(self.bits)}"
+            )
+        if len(self.bits) != n_cells:
+            n = len(self.bits)
+            raise GenotypeError(
+                f"genotype has {n} bit pairs but {self.backbone} (cell_layers={self._layers_label()}) "
+                f"has {n_cells} cells; give one [weight_bits, act_bits] pair per cell"
+            )
+        for c, pair in enumerate(self.bits):
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                raise GenotypeError(
+                    f"cell {c} bits: expected a [weight_bits, act_bits] pair such as [4, 4], got {_shown(pair)}"
+                )
+            for role, value in zip(("weight", "act"), pair, strict=True):
+                if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BITS:
+                    raise GenotypeError(
+                        f"cell {c} bits: {role} bits {value!r} unsupported; use an integer from 1 to {MAX_BITS}"
+                    )
 
     def _layers_label(self) -> str:
         return "default" if self.cell_layers is None else str(self.cell_layers)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-safe schema-1 dict (``cell_layers`` and ``meta`` only when set)."""
+        """The JSON-safe dict: schema 1 without ``bits``, schema 2 with them (optionals only when set)."""
         out: dict[str, Any] = {
-            "schema": SCHEMA,
+            "schema": _PLAIN_SCHEMA if self.bits is None else SCHEMA,
             "backbone": self.backbone,
             "strategy": self.strategy,
             "cells": [[[op, pred] for op, pred in cell] for cell in self.cells],
         }
         if self.cell_layers is not None:
             out["cell_layers"] = self.cell_layers
+        if self.bits is not None:
+            out["bits"] = [list(pair) for pair in self.bits]
         if self.meta:
             out["meta"] = dict(self.meta)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Genotype:
-        """Parse and validate a schema-1 dict; reference op names are translated."""
+        """Parse and validate a schema-1 or schema-2 dict; reference op names are translated."""
         if not isinstance(data, Mapping):
             raise GenotypeError(f"a genotype must be a JSON object, got {type(data).__name__}")
         unknown = sorted(set(data) - set(_KEYS))
@@ -138,13 +178,24 @@ class Genotype:
             raise GenotypeError(
                 f"genotype is missing key {missing[0]!r}; required: backbone, strategy, cells"
             )
-        if data.get("schema", SCHEMA) != SCHEMA:
+        schema = data.get("schema", SCHEMA)
+        if isinstance(schema, bool) or not isinstance(schema, int) or schema not in SCHEMAS:
             raise GenotypeError(
-                f"unsupported genotype schema {data['schema']!r}; this version reads schema {SCHEMA}"
+                f"unsupported genotype schema {schema!r}; this version reads schema "
+                f"{' or '.join(map(str, SCHEMAS))}"
+            )
+        if schema == 1 and data.get("bits") is not None:
+            raise GenotypeError(
+                'genotype schema 1 has no per-cell "bits"; write "schema": 2 to give them (or drop "bits")'
             )
         cells = parse_cells(data["cells"])
         return cls(
-            data["backbone"], data["strategy"], cells, data.get("cell_layers"), data.get("meta") or {}
+            data["backbone"],
+            data["strategy"],
+            cells,
+            data.get("cell_layers"),
+            data.get("meta") or {},
+            bits=data.get("bits"),
         ).validate()
 
     def save(self, path: str | Path) -> Path:
@@ -182,13 +233,24 @@ def _plain(obj: Any) -> Any:
     raise GenotypeError(f"cannot write a {type(obj).__name__} in genotype meta to JSON; store plain values")
 
 
+def _shown(value: Any) -> str:
+    # a short repr for one-line errors
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def dumps_genotype(data: Mapping[str, Any]) -> str:
-    """JSON text of a genotype dict with one line per cell (readable diffs), ending in a newline."""
+    """JSON text of a genotype dict with one line per cell (readable diffs), ending in a newline.
+
+    ``bits`` (schema 2) is written on one line: ``"bits": [[2, 2], [4, 4], ...]``.
+    """
     items = []
     for key, value in data.items():
         if key == "cells":
             body = ",\n".join("    " + json.dumps(cell) for cell in value)
             items.append(f'  "cells": [\n{body}\n  ]')
+        elif key == "bits" and value is not None:
+            items.append(f'  "bits": {json.dumps([list(pair) for pair in value])}')
         else:
             text = json.dumps(value, indent=2, default=_plain).replace("\n", "\n  ")
             items.append(f"  {json.dumps(key)}: {text}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "BITS_TAG",
     "MAX_BITS",
     "parse_bits",
+    "bits_label",
     "check_version",
     "nas_weight_bits_for",
 ]
@@ -69,6 +71,31 @@ def parse_bits(tag: str) -> tuple[int, int]:
     if match is None:
         raise ConfigError(f"unsupported bit width tag {tag!r}; use w1a1..w8a8 (e.g. w2a2)")
     return int(match.group(1)), int(match.group(2))
+
+
+def bits_label(bits: Sequence[tuple[int, int]] | None, base_tag: str) -> str:
+    """The bit-width label of a network whose cells may have their own main-branch bits.
+
+    Args:
+        bits: per cell ``(weight_bits, act_bits)`` of the main branch (``Genotype.bits``), or ``None``.
+        base_tag: the global ``wXaY`` tag (every other role's spec, ``QuantSpec.tag``).
+
+    Returns:
+        ``base_tag`` when ``bits`` is ``None`` or every cell equals it; else the cells' tags joined
+        by ``"|"``, in cell order.
+
+    Example:
+        >>> bits_label([(2, 2), (4, 4), (4, 4), (8, 8)], "w2a2")
+        'w2a2|w4a4|w4a4|w8a8'
+        >>> bits_label([(2, 2)] * 4, "w2a2")
+        'w2a2'
+    """
+    if bits is None:
+        return base_tag
+    tags = [f"w{int(w)}a{int(a)}" for w, a in bits]
+    if all(tag == base_tag for tag in tags):
+        return base_tag
+    return "|".join(tags)
 
 
 def check_version(version: str) -> str:
@@ -164,6 +191,27 @@ class QuantSpec:
             for f in dataclasses.fields(self)
             if f.name != "tag" and getattr(self, f.name) != getattr(base, f.name)
         }
+
+    def for_cell(self, bits: tuple[int, int] | None) -> QuantSpec:
+        """This spec with one cell's main-branch ``(weight_bits, act_bits)``; ``None`` returns ``self``.
+
+        Every other role stays; the copy's ``tag`` is the cell's ``wXaY``.
+
+        Raises:
+            ConfigError: ``bits`` is not a pair of integers 1..8.
+
+        Example:
+            >>> QuantSpec.from_tag("w2a2", version="v3").for_cell((4, 8)).tag
+            'w4a8'
+        """
+        if bits is None:
+            return self
+        if isinstance(bits, str) or not isinstance(bits, Sequence) or len(bits) != 2:
+            raise ConfigError(
+                f"cell bits must be a (weight_bits, act_bits) pair such as (4, 4), got {bits!r}"
+            )
+        weight_bits, act_bits = bits
+        return dataclasses.replace(self, main_weight_bits=weight_bits, main_act_bits=act_bits, tag="")
 
     def roles(self) -> dict[str, int | str]:
         """Every role and its bit width (plus ``add_act``), in a stable order for printing."""
