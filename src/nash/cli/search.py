@@ -55,9 +55,64 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--search-backbone", default=None, help="float | sign | version: backbone 3x3 convs of the supernet"
     )
     p.add_argument("--nas-search-bits", default=None, help="float | version (binary NAS convs, 8-bit for v4)")
+    hw = p.add_argument_group("hardware-aware search (docs/search.md)")
+    hw.add_argument(
+        "--hw-objective",
+        default=None,
+        help="none | lut | bram18 | latency | uram | dsp; lut+bram18; lut:1,bram18:0.5",
+    )
+    hw.add_argument("--hw-weight", type=float, default=None, help="lambda on the normalised hardware cost")
+    hw.add_argument(
+        "--hw-limit", type=float, default=None, help="budget on the normalised cost: lambda adapts to meet it"
+    )
+    hw.add_argument(
+        "--hw-norm", default=None, help="original (1.0 = original ResNet) | device (1.0 = device)"
+    )
+    hw.add_argument(
+        "--hw-target",
+        default=None,
+        metavar="BACKBONE@CxHxW:CLASSES",
+        help="deployed network the cost is estimated for, e.g. resnet18@3x224x224:1000",
+    )
+    hw.add_argument("--hw-bits", default=None, help="deployed bit widths of every role, e.g. w2a2")
+    hw.add_argument(
+        "--target-fps", type=float, default=None, help="SetFolding target of the deployed network"
+    )
+    hw.add_argument("--clock-ns", type=float, default=None, help="deployed clock period (ns)")
+    hw.add_argument("--hw-device", default=None, help="device, e.g. U250 (for --hw-norm device)")
+    hw.add_argument(
+        "--hw-table", default=None, help="prebuilt cost table (nash hw table); default: built, cached"
+    )
+    hw.add_argument(
+        "--bits-candidates",
+        default=None,
+        help="per-cell main-branch widths to search, e.g. 1,2,4,8 or w2a2,w4a4",
+    )
     add_runtime_args(p)
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
+
+
+def _hw_target(text: str | None) -> dict[str, object]:
+    """``resnet18@3x224x224:1000`` -> hw_input / hw_classes (and the backbone to check)."""
+    from nash.errors import ConfigError
+
+    if text is None:
+        return {}
+    backbone, _, rest = text.partition("@")
+    shape, _, classes = rest.partition(":")
+    try:
+        out: dict[str, object] = {"hw_input": shape or None, "hw_classes": int(classes) if classes else None}
+    except ValueError:
+        raise ConfigError(
+            f"--hw-target {text!r}: classes must be an integer, e.g. resnet18@3x224x224:1000"
+        ) from None
+    if shape:
+        from nash.hw.from_arch import parse_input_shape
+
+        parse_input_shape(shape)
+    out["_backbone"] = backbone or None
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,11 +122,24 @@ def run(args: argparse.Namespace) -> int:
     from nash.search import run_search
     from nash.space import format_genotype
 
+    target = _hw_target(args.hw_target)
+    target_backbone = target.pop("_backbone", None)
     cfg = resolve_stage_config(
         SearchConfig,
         "search",
         path=args.config,
         recipe=args.recipe,
+        hw_objective=args.hw_objective,
+        hw_weight=args.hw_weight,
+        hw_limit=args.hw_limit,
+        hw_norm=args.hw_norm,
+        hw_bits=args.hw_bits,
+        hw_target_fps=args.target_fps,
+        hw_clock_ns=args.clock_ns,
+        hw_device=args.hw_device,
+        hw_table=args.hw_table,
+        bits_candidates=args.bits_candidates.split(",") if args.bits_candidates else None,
+        **target,
         alpha_grad=args.alpha_grad,
         derivation=args.derivation,
         v3_fallback_bug=args.v3_fallback_bug,
@@ -96,6 +164,13 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
     )
+    if target_backbone and target_backbone != cfg.backbone:
+        from nash.errors import ConfigError
+
+        raise ConfigError(
+            f"--hw-target names {target_backbone} but the search backbone is {cfg.backbone}; "
+            f"the cost is that of the searched network deployed: use {cfg.backbone}@CxHxW:CLASSES"
+        )
     genotype = run_search(cfg, args.out, resume=args.resume, progress=not args.no_progress)
     print(format_genotype(genotype))
     print(f"wrote {args.out}/genotype.json")

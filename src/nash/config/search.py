@@ -6,6 +6,7 @@ Resolution order: dataclass defaults < YAML file (``load_config(SearchConfig, pa
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from nash.config.recipes import check_recipe
@@ -13,14 +14,88 @@ from nash.errors import ConfigError, GenotypeError
 from nash.space import STEMS, list_backbones, list_strategies
 from nash.space.derivation import DERIVATIONS
 from nash.space.ops import check_ops
+from nash.space.quant import parse_bits
 
-__all__ = ["SearchConfig", "ALPHA_GRADS", "NODE_ACTS", "SEARCH_BACKBONES", "SEARCH_STEMS"]
+__all__ = [
+    "SearchConfig",
+    "ALPHA_GRADS",
+    "NODE_ACTS",
+    "SEARCH_BACKBONES",
+    "SEARCH_STEMS",
+    "OBJECTIVE_RESOURCES",
+    "parse_objective",
+    "parse_bit_candidates",
+]
 
 ALPHA_GRADS = ("pair", "full")
 # the supernet also knows the reference ResNet18 search stem: 7x7 stride 2 without max-pool
 SEARCH_STEMS = (*STEMS, "imagenet-nopool")
 NODE_ACTS = ("relu", "tanh", "none", "version")  # version: tanh, none for v2 (the reference code)
 SEARCH_BACKBONES = ("float", "sign", "version")  # version: sign for v2, float otherwise
+
+# what a user may name in --hw-objective, and the table column it reads
+OBJECTIVE_RESOURCES: dict[str, str] = {
+    "lut": "lut",
+    "bram": "bram18",
+    "bram18": "bram18",
+    "uram": "uram",
+    "dsp": "dsp",
+    "latency": "latency_cycles",
+}
+
+
+def parse_objective(text: str) -> dict[str, float]:
+    """``"lut+bram18"`` or ``"lut:1,bram:0.5"`` -> ``{table column: weight}``.
+
+    Raises:
+        ConfigError: an unknown resource name or a negative/non-numeric weight.
+    """
+    out: dict[str, float] = {}
+    for part in str(text).replace("+", ",").split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        name, _, weight = part.partition(":")
+        if name not in OBJECTIVE_RESOURCES:
+            raise ConfigError(
+                f"hw_objective: unknown resource {name!r}; use {', '.join(OBJECTIVE_RESOURCES)} "
+                "(several with '+', weights as lut:1,bram:0.5)"
+            )
+        try:
+            value = float(weight) if weight else 1.0
+        except ValueError:
+            raise ConfigError(f"hw_objective: weight {weight!r} of {name} is not a number") from None
+        if value < 0 or not math.isfinite(value):
+            raise ConfigError(f"hw_objective: weight of {name} must be >= 0, got {weight}")
+        out[OBJECTIVE_RESOURCES[name]] = out.get(OBJECTIVE_RESOURCES[name], 0.0) + value
+    if not out:
+        raise ConfigError("hw_objective: name at least one resource (lut, bram18, latency, uram, dsp)")
+    return out
+
+
+def parse_bit_candidates(values: object) -> tuple[tuple[int, int], ...]:
+    """``"1,2,4"``, ``("w2a2", 4)`` -> ``((1, 1), (2, 2), (4, 4))`` / ``((2, 2), (4, 4))``: a bare ``b`` is ``wbab``.
+
+    Raises:
+        ConfigError: an entry that is neither 1..8 nor a ``wXaY`` tag, or a repeated candidate.
+    """
+    items = values.split(",") if isinstance(values, str) else list(values or ())
+    out = []
+    for item in items:
+        text = str(item).strip().lower()
+        if text.isdigit():
+            text = f"w{text}a{text}"
+        try:
+            out.append(parse_bits(text))
+        except ConfigError:
+            raise ConfigError(
+                f"bits_candidates: {item!r} is not a bit width (1..8) or a wXaY tag; e.g. 1,2,4,8 or w2a2,w4a4"
+            ) from None
+    if not out:
+        raise ConfigError("bits_candidates: empty; list widths such as 1,2,4,8 or leave it unset")
+    if len(set(out)) != len(out):
+        raise ConfigError(f"bits_candidates: {values!r} repeats a candidate; list each once")
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -66,6 +141,26 @@ class SearchConfig:
         True  # derivation reference, v3, resnet18: second fallback keeps the first ranking's node
     )
     recipe: str = "default"  # the preset these settings started from (nash.config.recipes), recorded
+    # hardware-aware co-search (docs/search.md): the FINN cost of the deployed network in the alpha step
+    hw_objective: str = "none"  # none | lut | bram18 | latency | uram | dsp; lut+bram18; lut:1,bram18:0.5
+    hw_weight: float = 0.0  # lambda on the normalised cost (budget mode: its start value, 0 -> 0.1)
+    hw_limit: float | None = None  # budget mode: lambda adapts until the derived network's cost meets it
+    hw_norm: str = "original"  # original: 1.0 = the original ResNet's cost | device: 1.0 = the device
+    hw_lambda_rate: float = 0.1  # budget mode: lambda x/÷ (1 + rate) per update
+    hw_update_every: int = 20  # alpha steps between two lambda updates / cost log points (NAF: 20)
+    hw_input: str = "3x224x224"  # deployed input (CxHxW) the cost is estimated for
+    hw_classes: int = 1000  # deployed classifier outputs
+    hw_width: int = 64  # deployed stage-0 channels
+    hw_stem: str = "imagenet"  # deployed stem
+    hw_bits: str = "w2a2"  # deployed bits of every role (the main branch's reference width)
+    hw_target_fps: float = 324.5  # SetFolding target of the deployed network
+    hw_clock_ns: float = 5.0  # deployed clock period
+    hw_device: str | None = None  # device for hw_norm: device (nash hw devices)
+    hw_generation: str = "finn-plus"  # nash.hw formula generation (finn-plus: checked against FINN+)
+    hw_table: str | None = None  # prebuilt cost table (nash hw table); None: built at start, cached
+    bits_candidates: tuple[str | int, ...] | None = (
+        None  # per-cell main-branch widths searched (beta): w2a2,w4a4
+    )
     seed: int = 0  # seeds torch, numpy, python and the path sampler
     device: str | None = None  # cpu | cuda | cuda:N (None: cuda if available)
 
@@ -123,6 +218,34 @@ class SearchConfig:
             raise ConfigError("quantized_proxy and nas_search_bits: version are exclusive; pick one")
         if self.grad_clip <= 0:
             raise ConfigError(f"grad_clip: must be > 0, got {self.grad_clip}")
+        self._check_hw()
+
+    def _check_hw(self) -> None:
+        if self.bits_candidates is not None:
+            pairs = parse_bit_candidates(self.bits_candidates)
+            object.__setattr__(self, "bits_candidates", tuple(f"w{w}a{a}" for w, a in pairs))
+        if self.hw_objective == "none":
+            if self.hw_limit is not None or self.hw_weight:
+                raise ConfigError("hw_weight/hw_limit need hw_objective (e.g. bram18 or lut); set one")
+            return
+        parse_objective(self.hw_objective)
+        parse_bits(self.hw_bits)
+        if self.hw_weight < 0:
+            raise ConfigError(f"hw_weight: must be >= 0, got {self.hw_weight}")
+        if self.hw_limit is not None and self.hw_limit <= 0:
+            raise ConfigError(f"hw_limit: must be > 0 (a fraction of the normaliser), got {self.hw_limit}")
+        if self.hw_norm not in ("original", "device"):
+            raise ConfigError(f"hw_norm: {self.hw_norm!r} is not one of original, device")
+        if self.hw_norm == "device" and not self.hw_device:
+            raise ConfigError("hw_norm: device needs hw_device (e.g. U250); pass --device NAME")
+        if self.hw_lambda_rate <= 0 or self.hw_update_every < 1:
+            raise ConfigError("hw_lambda_rate must be > 0 and hw_update_every >= 1")
+        if self.hw_target_fps <= 0 or self.hw_clock_ns <= 0 or self.hw_classes < 2 or self.hw_width < 1:
+            raise ConfigError("hw_target_fps, hw_clock_ns must be > 0, hw_classes >= 2, hw_width >= 1")
+
+    def hw_aware(self) -> bool:
+        """True when the alpha step has a hardware term."""
+        return self.hw_objective != "none"
 
     def resolved_node_act(self) -> str:
         """``node_act`` with ``version`` resolved: none for v2, tanh otherwise (the reference code)."""

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nash.errors import TrainingError
+from nash.search.hw_objective import HwObjective
 from nash.search.supernet import Supernet
 
 __all__ = ["Architect", "WeightTrainer"]
@@ -47,6 +48,8 @@ class Architect:
         n_paths: ops sampled per edge (2 = ProxylessNAS two-path; the gradient is renormalised over them).
         alpha_grad: ``pair`` (two-path, default) or ``full`` (one op sampled from the full softmax,
             gradient over every op of the edge, as the reference code).
+        hw: the hardware term (``None``: accuracy only). Its loss is added to the sampled
+            network's cross-entropy; ``beta`` (per-cell bit widths) is trained with ``alpha``.
     """
 
     def __init__(
@@ -57,11 +60,15 @@ class Architect:
         weight_decay: float = 1e-3,
         n_paths: int = 2,
         alpha_grad: str = "pair",
+        hw: HwObjective | None = None,
     ) -> None:
         self.net = supernet
         self.n_paths = n_paths
         self.full = alpha_grad == "full"
-        self.optimizer = torch.optim.Adam([supernet.alpha], lr=lr, betas=betas, weight_decay=weight_decay)
+        self.hw = hw
+        self.optimizer = torch.optim.Adam(
+            supernet.arch_parameters(), lr=lr, betas=betas, weight_decay=weight_decay
+        )
 
     def step(self, x: Tensor, y: Tensor, generator: torch.Generator | None = None) -> tuple[float, int]:
         """One alpha update on the batch ``(x, y)``; returns (loss, correct) of the sampled net."""
@@ -75,8 +82,13 @@ class Architect:
             logits = self.net(x, plan)
             loss = F.cross_entropy(logits, y)
             value = _check_finite(loss, "architecture-step")
+            if self.hw is not None:
+                loss = loss + self.hw.loss(self.net.probabilities(), self.net.bit_probabilities())
             loss.backward()
             self.optimizer.step()
+            if self.hw is not None:
+                with torch.no_grad():
+                    self.hw.after_step(self.net.probabilities(), self.net.bit_probabilities())
         finally:
             for p, flag in zip(weights, flags):
                 p.requires_grad_(flag)

@@ -17,6 +17,8 @@ from nash.space.derivation import reference_candidates
 
 __all__ = [
     "PROXY_BITS",
+    "hw_table_settings",
+    "build_hw_objective",
     "build_strategy",
     "build_supernet",
     "build_loaders",
@@ -48,6 +50,11 @@ def build_supernet(cfg: SearchConfig, num_classes: int, in_channels: int, strate
     candidates = strategy.candidates
     if cfg.derivation == "reference":  # the authors' search samples the version's primitives everywhere
         candidates = reference_candidates(cfg.strategy)
+    bit_choices = None
+    if cfg.bits_candidates is not None:
+        from nash.config.search import parse_bit_candidates
+
+        bit_choices = parse_bit_candidates(cfg.bits_candidates)
     return Supernet(
         cells,
         candidates,
@@ -59,6 +66,54 @@ def build_supernet(cfg: SearchConfig, num_classes: int, in_channels: int, strate
         nas_bits,
         node_act=cfg.resolved_node_act(),
         backbone_sign=cfg.resolved_search_backbone() == "sign",
+        bit_choices=bit_choices,
+    )
+
+
+def hw_table_settings(cfg: SearchConfig) -> dict[str, Any]:
+    """Keyword arguments of ``nash.hw.table_build.build_cost_table`` for ``cfg``'s deployment."""
+    from nash.config.hw import HwConfig
+
+    hw = HwConfig(
+        fold="target_fps",
+        target_fps=cfg.hw_target_fps,
+        clock_ns=cfg.hw_clock_ns,
+        device=cfg.hw_device,
+        generation=cfg.hw_generation,
+    )
+    return {
+        "backbone": cfg.backbone,
+        "version": cfg.strategy,
+        "bits": cfg.hw_bits,
+        "bits_candidates": list(cfg.bits_candidates) if cfg.bits_candidates else None,
+        "input_shape": cfg.hw_input,
+        "num_classes": cfg.hw_classes,
+        "width": cfg.hw_width,
+        "stem": cfg.hw_stem,
+        "recipe": cfg.recipe,
+        "cell_layers": cfg.cell_layers,
+        "hw": hw,
+    }
+
+
+def build_hw_objective(cfg: SearchConfig, table: Any) -> Any:
+    """The ``HwObjective`` of ``cfg`` on ``table`` (``None`` for a plain search)."""
+    if not cfg.hw_aware():
+        return None
+    from nash.config.search import parse_objective
+    from nash.search.hw_objective import HwObjective
+
+    start = cfg.hw_weight if (cfg.hw_weight or cfg.hw_limit is None) else 0.1
+    return HwObjective(
+        table,
+        cell_specs(cfg.backbone, cfg.cell_layers),
+        parse_objective(cfg.hw_objective),
+        start,
+        limit=cfg.hw_limit,
+        norm=cfg.hw_norm,
+        rate=cfg.hw_lambda_rate,
+        update_every=cfg.hw_update_every,
+        bits=cfg.bits_candidates,
     )
 
 

@@ -31,7 +31,14 @@ from nash.runtime import (
     set_rng_state,
 )
 from nash.search.architect import Architect, WeightTrainer
-from nash.search.build import build_loaders, build_strategy, build_supernet, cycle_batches
+from nash.search.build import (
+    build_hw_objective,
+    build_loaders,
+    build_strategy,
+    build_supernet,
+    cycle_batches,
+    hw_table_settings,
+)
 from nash.space import Genotype, Strategy
 from nash.space.derivation import derive_genotype
 
@@ -42,9 +49,12 @@ _CHECKPOINT_KEYS = ("epoch", "config", "supernet", "rng")
 
 
 class SearchRun:
-    """The live objects of one search (supernet, both steps, scheduler, sampler) for ``cfg``."""
+    """The live objects of one search (supernet, both steps, scheduler, sampler) for ``cfg``.
 
-    def __init__(self, cfg: SearchConfig) -> None:
+    ``hw_table``: the deployment cost table of a hardware-aware search (``cfg.hw_objective``).
+    """
+
+    def __init__(self, cfg: SearchConfig, hw_table: Any = None) -> None:
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
         seed_everything(cfg.seed)
@@ -54,8 +64,16 @@ class SearchRun:
         self.net = build_supernet(cfg, self.info.num_classes, self.info.shape[0], self.strategy).to(
             self.device
         )
+        if cfg.hw_aware() and hw_table is None:
+            raise ConfigError("a hardware-aware search needs its cost table; run it with run_search")
+        self.hw = build_hw_objective(cfg, hw_table)
         self.architect = Architect(
-            self.net, cfg.arch_lr, tuple(cfg.arch_betas), cfg.arch_weight_decay, alpha_grad=cfg.alpha_grad
+            self.net,
+            cfg.arch_lr,
+            tuple(cfg.arch_betas),
+            cfg.arch_weight_decay,
+            alpha_grad=cfg.alpha_grad,
+            hw=self.hw,
         )
         self.trainer = WeightTrainer(self.net, cfg.lr, cfg.momentum, cfg.weight_decay, cfg.grad_clip)
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
@@ -78,6 +96,7 @@ class SearchRun:
             "weight_optimizer": self.trainer.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "rng": rng_state(self.sampler),
+            **({"hw": self.hw.state_dict()} if self.hw is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -88,6 +107,8 @@ class SearchRun:
         self.trainer.optimizer.load_state_dict(state["weight_optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         set_rng_state(state["rng"], self.sampler)
+        if self.hw is not None and "hw" in state:
+            self.hw.load_state_dict(state["hw"])
         self.epoch = int(state["epoch"])
 
     def run_epoch(self, progress: bool = True) -> dict[str, Any]:
@@ -118,7 +139,8 @@ class SearchRun:
         self.scheduler.step()
         self.epoch += 1
         seconds = time.perf_counter() - start
-        return {
+        hw = self.hw.summary(self.net.probabilities(), self.net.bit_probabilities()) if self.hw else {}
+        return hw | {
             "epoch": self.epoch,
             "lr": lr,
             "train_loss": totals[0] / max(totals[4], 1),
@@ -135,11 +157,15 @@ class SearchRun:
         """The ``alphas.jsonl`` row: softmax probabilities and raw alphas per cell."""
         raw = self.net.alpha.detach().cpu().tolist()
         offsets = self.net.offsets
-        return {
+        row = {
             "epoch": self.epoch,
             "probs": self.net.alphas_per_cell(),
             "alpha": [raw[a:b] for a, b in zip(offsets[:-1], offsets[1:])],
         }
+        bit_probs = self.net.bit_probabilities()
+        if bit_probs is not None:
+            row["bit_probs"] = bit_probs.detach().cpu().tolist()
+        return row
 
     def derive(self) -> Genotype:
         """The strategy's genotype from the current alphas, with the search meta attached."""
@@ -159,7 +185,17 @@ class SearchRun:
             epochs_done=self.epoch,
             final_alphas=self.net.alphas_per_cell(),
         )
-        return dataclasses.replace(genotype, meta=meta)
+        bit_probs = self.net.bit_probabilities()
+        if bit_probs is not None:
+            meta["final_bit_probs"] = bit_probs.detach().cpu().tolist()
+        if self.hw is not None:
+            meta["hw"] = self.hw.summary(self.net.probabilities(), bit_probs) | {
+                "objective": self.cfg.hw_objective,
+                "limit": self.cfg.hw_limit,
+                "history": self.hw.history,
+            }
+        bits = self.net.derived_bits()
+        return dataclasses.replace(genotype, meta=meta, **({"bits": bits} if bits is not None else {}))
 
     def _dev(self, t: torch.Tensor) -> torch.Tensor:
         return t.to(self.device, non_blocking=True)
@@ -190,7 +226,7 @@ def run_search(
         raise ConfigError(
             f"{out} already holds a search (checkpoint.pt); resume it with --resume or pick another --out"
         )
-    run = SearchRun(cfg)
+    run = SearchRun(cfg, _hw_table(cfg, out, progress) if cfg.hw_aware() else None)
     if resume and ckpt.exists():
         run.load_state_dict(load_checkpoint(ckpt, required=_CHECKPOINT_KEYS))
     out.mkdir(parents=True, exist_ok=True)
@@ -209,6 +245,31 @@ def run_search(
     genotype = run.derive()
     genotype.save(out / "genotype.json")
     return genotype
+
+
+def _hw_table(cfg: SearchConfig, out: Path, progress: bool) -> Any:
+    """The run's cost table: ``out/hw_table.json`` (resume), ``cfg.hw_table``, or built (cached)."""
+    from nash.hw.cost_table import CostTable
+    from nash.hw.table_build import build_cost_table
+
+    kept = out / "hw_table.json"
+    if kept.exists():
+        return CostTable.load(kept)
+    if cfg.hw_table:
+        table = CostTable.load(cfg.hw_table)
+    else:
+        table = build_cost_table(**hw_table_settings(cfg), cache_dir=_cache_dir(), progress=progress)
+    out.mkdir(parents=True, exist_ok=True)
+    table.save(kept)
+    return table
+
+
+def _cache_dir() -> Path:
+    """Where built cost tables are kept for the next search: ``$NASH_CACHE_DIR`` or ~/.cache/nash."""
+    import os
+
+    root = os.environ.get("NASH_CACHE_DIR") or Path.home() / ".cache" / "nash"
+    return Path(root) / "cost-tables"
 
 
 def _check_same_config(cfg: SearchConfig, saved: dict[str, Any]) -> None:

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from nash.models.layers import conv2d
+from nash.search.bit_choice import BitAct, BitConv2d
 from nash.search.mixed_op import MixedOp, binary_gates, full_gates, sample_paths
 from nash.space import OPS, CellSpec, Edge, cell_edges
 
@@ -41,6 +42,8 @@ class PathPlan:
         gated: build binary gates so the loss has a gradient w.r.t. alpha.
         full: with ``gated``, the gradient reaches every op of the edge (``alpha_grad: full``).
         dense: DARTS baseline: every candidate runs, weighted by ``softmax(alpha)`` (idx ignored).
+        bits_idx / bits_active: (C, P) sampled bit-width columns per cell and the active position
+            (``None`` when the supernet has no bit-width choice).
     """
 
     idx: Tensor
@@ -48,6 +51,8 @@ class PathPlan:
     gated: bool = False
     dense: bool = False
     full: bool = False  # alpha_grad full: gates over every op of the edge (idx holds one op)
+    bits_idx: Tensor | None = None
+    bits_active: Tensor | None = None
 
 
 class SearchCell(nn.Module):
@@ -63,6 +68,7 @@ class SearchCell(nn.Module):
         nas_bits: int | None = None,
         node_act: str = "relu",
         backbone_sign: bool = False,
+        bit_search: bool = False,
     ) -> None:
         super().__init__()
         self.spec = spec
@@ -71,9 +77,13 @@ class SearchCell(nn.Module):
         self.bns = nn.ModuleList()
         for j in range(1, spec.n_layers + 1):
             c_j, s_j = (c_in, stride) if j == 1 else (c_out, 1)
-            self.convs.append(
-                SignConv2d(c_j, c_out, 3, s_j) if backbone_sign else conv2d(c_j, c_out, 3, s_j, backbone_bits)
-            )
+            if bit_search:
+                conv: nn.Module = BitConv2d(c_j, c_out, 3, s_j)
+            elif backbone_sign:
+                conv = SignConv2d(c_j, c_out, 3, s_j)
+            else:
+                conv = conv2d(c_j, c_out, 3, s_j, backbone_bits)
+            self.convs.append(conv)
             self.bns.append(nn.BatchNorm2d(c_out))
         self.shortcut: nn.Module = nn.Identity()
         if spec.downsample or c_in != c_out:  # first block of a downsample cell: 1x1 stride-2 projection
@@ -85,21 +95,34 @@ class SearchCell(nn.Module):
             src_c, src_s = (c_in, stride) if edge.src == 0 else (c_out, 1)
             self.edges.append(MixedOp(src_c, c_out, src_s, OPS, cand, nas_bits))
         self.act = {"tanh": nn.Tanh, "none": nn.Identity}.get(node_act, nn.ReLU)()
+        # bit-width search: main-branch activations (inputs of convs 2..N and the cell output, which
+        # the next cell's first conv reads) quantised at the cell's chosen width
+        self.bit_act = BitAct(signed=node_act != "relu") if bit_search else None
+
+    def set_bits(self, bits: tuple[int, int] | None) -> None:
+        """Main-branch (weight, activation) bits of the next forward passes (bit-width search only)."""
+        if self.bit_act is None:
+            return
+        for conv in self.convs:
+            conv.bits = None if bits is None else bits[0]
+        self.bit_act.bits = None if bits is None else bits[1]
 
     def forward(self, x: Tensor, edge_fn: Callable[[int, MixedOp, Tensor], Tensor | None]) -> Tensor:
         """Run the cell; ``edge_fn(local_edge_index, mixed_op, x_i)`` evaluates one edge."""
         states = [x]
         e = 0
+        quant = self.bit_act if self.bit_act is not None else (lambda t: t)
         for j in range(1, self.spec.n_layers + 1):
-            y = self.bns[j - 1](self.convs[j - 1](states[j - 1]))  # (N, c_out, H', W')
+            main_in = states[0] if j == 1 else quant(states[j - 1])
+            y = self.bns[j - 1](self.convs[j - 1](main_in))  # (N, c_out, H', W')
             if j % 2 == 0:  # end of a basic block: add the block input
-                y = y + (self.shortcut(states[j - 2]) if j == 2 else states[j - 2])
+                y = y + (self.shortcut(states[0]) if j == 2 else quant(states[j - 2]))
             for i in range(j):  # cascade of NAS branches into node j
                 out = edge_fn(e, self.edges[e], states[i])
                 y = y if out is None else y + out
                 e += 1
             states.append(self.act(y))
-        return states[-1]
+        return quant(states[-1])
 
 
 class Supernet(nn.Module):
@@ -131,8 +154,12 @@ class Supernet(nn.Module):
         nas_bits: int | None = None,
         node_act: str = "relu",
         backbone_sign: bool = False,
+        bit_choices: Sequence[tuple[int, int]] | None = None,
     ) -> None:
         super().__init__()
+        # two or more main-branch bit widths: each cell chooses one (beta); one or none: no choice
+        self.bit_choices = tuple(tuple(b) for b in bit_choices or ())
+        bit_search = len(self.bit_choices) > 1
         self.stem = _stem(stem, in_channels, width)
         rows: list[tuple[int, ...]] = []
         self.cells = nn.ModuleList()
@@ -141,7 +168,9 @@ class Supernet(nn.Module):
             c_out = width * 2**spec.stage
             cand = [tuple(OPS.index(n) for n in candidates(edge)) for edge in cell_edges(spec)]
             self.cells.append(
-                SearchCell(spec, c_prev, c_out, cand, backbone_bits, nas_bits, node_act, backbone_sign)
+                SearchCell(
+                    spec, c_prev, c_out, cand, backbone_bits, nas_bits, node_act, backbone_sign, bit_search
+                )
             )
             rows.extend(cand)
             c_prev = c_out
@@ -155,6 +184,9 @@ class Supernet(nn.Module):
         self.offsets = [0]
         for cell in self.cells:
             self.offsets.append(self.offsets[-1] + len(cell.edges))
+        self.beta: nn.Parameter | None = None
+        if bit_search:  # uniform start; created last and without random numbers (plain search unchanged)
+            self.beta = nn.Parameter(torch.zeros(len(self.cells), len(self.bit_choices)))
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any, **kwargs: Any) -> None:
         # Searches checkpointed before the op table was shared named a conv op's layers "0"/"1"
@@ -166,8 +198,22 @@ class Supernet(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def weight_parameters(self) -> list[nn.Parameter]:
-        """Every parameter except ``alpha`` (what the weight step trains)."""
-        return [p for name, p in self.named_parameters() if name != "alpha"]
+        """Every parameter except ``alpha`` and ``beta`` (what the weight step trains)."""
+        return [p for name, p in self.named_parameters() if name not in ("alpha", "beta")]
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        """``alpha`` and, with a bit-width choice, ``beta`` (what the alpha step trains)."""
+        return [self.alpha] if self.beta is None else [self.alpha, self.beta]
+
+    def bit_probabilities(self) -> Tensor | None:
+        """(C, B) ``softmax(beta)`` per cell, or ``None`` without a bit-width choice."""
+        return None if self.beta is None else torch.softmax(self.beta, dim=-1)
+
+    def derived_bits(self) -> tuple[tuple[int, int], ...] | None:
+        """Per cell the most likely (weight, activation) bits; the single candidate when there is one."""
+        if self.beta is None:
+            return (self.bit_choices[0],) * len(self.cells) if self.bit_choices else None
+        return tuple(self.bit_choices[int(k)] for k in self.beta.detach().argmax(dim=-1).tolist())
 
     def probabilities(self) -> Tensor:
         """(E, K) ``softmax(alpha)`` over each edge's candidates; 0 for masked ops."""
@@ -186,12 +232,21 @@ class Supernet(nn.Module):
         ``full``: one op per edge whose gate gradient covers every op (``alpha_grad: full``).
         """
         idx, active = sample_paths(self.alpha, self.mask, 1 if full else n_paths, generator)
-        return PathPlan(idx, active, gated=gated, full=full)
+        bits_idx = bits_active = None
+        if self.beta is not None:  # sampled after the ops: a search without it draws the same numbers
+            every = torch.ones_like(self.beta, dtype=torch.bool)
+            bits_idx, bits_active = sample_paths(self.beta, every, n_paths if gated else 1, generator)
+        return PathPlan(idx, active, gated=gated, full=full, bits_idx=bits_idx, bits_active=bits_active)
 
     def argmax_plan(self) -> PathPlan:
         """The most likely op of every edge (deterministic; for evaluation)."""
         idx = self.probabilities().detach().argmax(dim=-1, keepdim=True).cpu()
-        return PathPlan(idx, torch.zeros(idx.shape[0], dtype=torch.long))
+        bits_idx = bits_active = None
+        if self.beta is not None:
+            bits_idx = self.beta.detach().argmax(dim=-1, keepdim=True).cpu()
+            bits_active = torch.zeros(bits_idx.shape[0], dtype=torch.long)
+        zeros = torch.zeros(idx.shape[0], dtype=torch.long)
+        return PathPlan(idx, zeros, bits_idx=bits_idx, bits_active=bits_active)
 
     def dense_plan(self) -> PathPlan:
         """DARTS all-paths plan (baseline for benchmarks)."""
@@ -202,10 +257,40 @@ class Supernet(nn.Module):
         plan = self.argmax_plan() if plan is None else plan
         x = self.stem(x)
         edge_fn = self._edge_fn(plan)
+        if self.beta is not None and plan.bits_idx is None:  # dense plan: the most likely widths
+            best = self.argmax_plan()
+            plan = replace(plan, bits_idx=best.bits_idx, bits_active=best.bits_active)
         for c, cell in enumerate(self.cells):
             base = self.offsets[c]
-            x = cell(x, lambda e, op, h, base=base: edge_fn(base + e, op, h))
+            fn = lambda e, op, h, base=base: edge_fn(base + e, op, h)  # noqa: E731
+            if self.beta is None or plan.bits_idx is None:
+                x = cell(x, fn)
+            else:
+                x = self._cell_with_bits(c, cell, x, fn, plan)
         return self.pool(x).flatten(1)
+
+    def _cell_with_bits(self, c: int, cell: SearchCell, x: Tensor, fn: Callable, plan: PathPlan) -> Tensor:
+        """Cell ``c`` at its sampled width; in a gated pass also the beta gate term of the other width."""
+        cols = plan.bits_idx[c].tolist()
+        act = int(plan.bits_active[c])
+        cell.set_bits(self.bit_choices[cols[act]])
+        out = cell(x, fn)
+        if not plan.gated or len(set(cols)) == 1:
+            return out
+        gates = binary_gates(self.beta[c : c + 1], plan.bits_idx[c : c + 1], plan.bits_active[c : c + 1])[0]
+        plain = self._edge_fn(replace(plan, gated=False, full=False))  # same ops, no gate terms
+        base = self.offsets[c]
+        result = out
+        for pos, col in enumerate(cols):
+            if pos == act:
+                value = out.detach()
+            else:  # the other width: its value only feeds dL/dg (no activations kept)
+                cell.set_bits(self.bit_choices[col])
+                with torch.no_grad():
+                    value = cell(x.detach(), lambda e, op, h, base=base: plain(base + e, op, h)).detach()
+                cell.set_bits(self.bit_choices[cols[act]])
+            result = result + (gates[pos] - gates[pos].detach()) * value
+        return result
 
     def forward_head(self, feats: Tensor) -> Tensor:
         """(N, C_last) -> (N, num_classes) logits."""

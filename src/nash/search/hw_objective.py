@@ -1,0 +1,210 @@
+"""The hardware term of the hardware-aware search: expected FINN cost of the derived network.
+
+NAF (Deeper network/accelerator co-exploration) minimises ``L_val + lambda * L_hw`` over the op
+parameters ``alpha`` and per-block bit-width parameters ``beta``. Here ``L_hw`` is the cost of the
+network the search would *derive* now, deployed at full scale (e.g. ResNet18, 3x224x224, 1000
+classes, a target fps and clock, a device), read from a :class:`nash.hw.cost_table.CostTable`:
+
+* the default derivation keeps, per node ``j``, the non-zero op ``k`` of the incoming edge ``i -> j``
+  with the highest probability ``p_{i->j}(k)``. Its differentiable relaxation weighs every
+  ``(i, k)`` by ``q_j(i, k) = p_{i->j}(k) / sum_{i', k' != zero} p_{i'->j}(k')`` and adds
+  ``q_j(i, k) * table.edges[i->j, k]`` over all of them;
+* each cell's main-branch bit width ``b`` adds ``pi_c(b) * table.cell_bits[c, b]`` with
+  ``pi_c = softmax(beta_c)``;
+* the network's cost is ``table.base`` plus those terms, per resource.
+
+Each resource is divided by a normaliser - the original ResNet's cost at the same deployment
+(``norm: original``) or the device's budget (``norm: device``) - so ``L_hw`` is dimensionless:
+1.0 means "as much as the original network" (or "the whole device").
+
+Two modes (``SearchConfig``):
+
+* weighted: ``L = L_val + hw_weight * sum_r w_r * cost_r / norm_r`` (a fixed ``lambda``);
+* budget (``hw_limit`` set): the same term, but ``lambda`` is raised while the *derived* network's
+  normalised cost exceeds the limit and lowered while it is under it (NAF eq. 4: lambda follows the
+  gap between target and current hardware figures), every ``update_every`` alpha steps.
+
+``lambda = 0`` contributes exact zeros to the alpha gradient, so such a search equals the plain one.
+Nothing here touches the sampler's random numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from nash.config.search import parse_objective
+from nash.errors import ConfigError
+from nash.space import OPS, CellSpec, cell_edges
+
+__all__ = ["HwObjective", "parse_objective"]
+
+_ZERO = OPS.index("zero")
+
+
+class HwObjective:
+    """Expected normalised hardware cost of the derived network, and the adaptive ``lambda``.
+
+    Args:
+        table: a ``CostTable`` built for this search's backbone, strategy and cells.
+        cells: the supernet's cell specs (edge order of the alpha rows).
+        objective: ``{table column: weight}`` (:func:`parse_objective`).
+        weight: ``lambda`` (fixed in weighted mode, the start value in budget mode).
+        limit: budget on the normalised objective (``None``: weighted mode).
+        norm: ``original`` (the original ResNet's cost) or ``device`` (the device budget).
+        rate: multiplicative step of ``lambda`` per update in budget mode.
+        update_every: alpha steps between two ``lambda`` updates (NAF: 20 batches).
+        bits: bit-width candidates the supernet's ``beta`` columns stand for (``None``: no beta).
+    """
+
+    def __init__(
+        self,
+        table: Any,
+        cells: Sequence[CellSpec],
+        objective: Mapping[str, float],
+        weight: float,
+        limit: float | None = None,
+        norm: str = "original",
+        rate: float = 0.1,
+        update_every: int = 20,
+        bits: Sequence[str] | None = None,
+    ) -> None:
+        resources = list(table.resources)
+        missing = [r for r in objective if r not in resources]
+        if missing:
+            raise ConfigError(f"the cost table has no {missing[0]!r} column; rebuild it (nash hw table)")
+        self.table = table
+        self.objective = dict(objective)
+        self.lam = float(weight)
+        self.limit = limit
+        self.rate = rate
+        self.update_every = max(1, int(update_every))
+        self.steps = 0
+        cols = [resources.index(r) for r in self.objective]
+        self.columns = tuple(self.objective)
+        norms = self._norms(table, norm)
+        self.norm = torch.tensor([norms[r] for r in self.columns], dtype=torch.float64)
+        self.weights = torch.tensor([self.objective[r] for r in self.columns], dtype=torch.float64)
+        self.base = torch.tensor(np.asarray(table.base, dtype=np.float64)[cols])
+        edges = np.asarray(table.edges, dtype=np.float64)
+        n_edges = sum(len(cell_edges(s)) for s in cells)
+        if edges.shape[0] != n_edges or edges.shape[1] != len(OPS):
+            raise ConfigError(
+                f"the cost table has {edges.shape[0]}x{edges.shape[1]} edge entries but the supernet has "
+                f"{n_edges} edges x {len(OPS)} ops; build the table for the same backbone and cell_layers"
+            )
+        self.edges = torch.tensor(edges[:, :, cols])  # (E, K, R')
+        node, n_nodes = [], 0
+        for spec in cells:
+            for edge in cell_edges(spec):
+                node.append(n_nodes + edge.dst - 1)
+            n_nodes += spec.n_nodes
+        self.node = torch.tensor(node, dtype=torch.long)  # (E,) global node of each edge
+        self.n_nodes = n_nodes
+        self.cell_bits = None
+        if bits is not None and len(bits) > 1:
+            table_bits = list(getattr(table, "bits", ()) or ())
+            absent = [b for b in bits if b not in table_bits]
+            if absent:
+                raise ConfigError(
+                    f"the cost table has no entry for bits {absent[0]}; build it with the same "
+                    "bits candidates (nash hw table --bits-candidates)"
+                )
+            cb = np.asarray(table.cell_bits, dtype=np.float64)[:, [table_bits.index(b) for b in bits]]
+            self.cell_bits = torch.tensor(cb[:, :, cols])  # (C, B, R')
+        self.history: list[dict[str, float]] = []
+
+    @staticmethod
+    def _norms(table: Any, norm: str) -> dict[str, float]:
+        resources = list(table.resources)
+        if norm == "device":
+            budget = getattr(table, "device_budget", None)
+            if not budget:
+                raise ConfigError(
+                    "hw_norm: device needs a device; pass --device NAME or use hw_norm: original"
+                )
+            out = {r: float(budget.get(r, 0.0)) for r in resources}
+        elif norm == "original":
+            out = {r: float(v) for r, v in zip(resources, np.asarray(table.original, dtype=np.float64))}
+        else:
+            raise ConfigError(f"hw_norm: {norm!r} is not one of original, device")
+        if norm == "device" and "latency_cycles" in out:  # a device has no latency budget
+            out["latency_cycles"] = float(np.asarray(table.original)[resources.index("latency_cycles")])
+        return {r: (v if v > 0 else 1.0) for r, v in out.items()}
+
+    def node_weights(self, probs: Tensor) -> Tensor:
+        """(E, K) ``q_j(i, k)``: each node's non-zero op probabilities renormalised over its edges."""
+        p = probs.to(torch.float64).clone()
+        p[:, _ZERO] = 0.0
+        total = torch.zeros(self.n_nodes, dtype=p.dtype, device=p.device).index_add_(
+            0, self.node.to(p.device), p.sum(dim=1)
+        )
+        return p / total.clamp_min(1e-12)[self.node.to(p.device)].unsqueeze(1)
+
+    def expected(self, probs: Tensor, bit_probs: Tensor | None = None) -> Tensor:
+        """(R',) expected cost (table units) of the derived network under ``probs`` (and ``bit_probs``)."""
+        q = self.node_weights(probs)
+        cost = self.base.to(q.device) + torch.einsum("ek,ekr->r", q, self.edges.to(q.device))
+        if self.cell_bits is not None and bit_probs is not None:
+            cost = cost + torch.einsum("cb,cbr->r", bit_probs.to(q.dtype), self.cell_bits.to(q.device))
+        return cost
+
+    def derived(self, probs: Tensor, bit_probs: Tensor | None = None) -> Tensor:
+        """(R',) cost of the argmax network: per node the best non-zero (edge, op), per cell the best bits."""
+        q = self.node_weights(probs.detach())
+        pick = torch.zeros_like(q)
+        for j in range(self.n_nodes):  # tiny (tens of nodes); derivation ties go to the first edge/op
+            rows = (self.node == j).nonzero().flatten()
+            sub = q[rows]
+            r, k = divmod(int(sub.reshape(-1).argmax()), sub.shape[1])
+            pick[rows[r], k] = 1.0
+        cost = self.base + torch.einsum("ek,ekr->r", pick.cpu(), self.edges)
+        if self.cell_bits is not None and bit_probs is not None:
+            onehot = torch.nn.functional.one_hot(bit_probs.detach().argmax(dim=1).cpu(), bit_probs.shape[1])
+            cost = cost + torch.einsum("cb,cbr->r", onehot.to(cost.dtype), self.cell_bits)
+        return cost
+
+    def score(self, cost: Tensor) -> Tensor:
+        """Weighted sum of the normalised resources of a (R',) cost vector."""
+        return (self.weights.to(cost.device) * cost / self.norm.to(cost.device)).sum()
+
+    def loss(self, probs: Tensor, bit_probs: Tensor | None = None) -> Tensor:
+        """``lambda * score(expected cost)`` as a float32 scalar (differentiable in both arguments)."""
+        return (self.lam * self.score(self.expected(probs, bit_probs))).to(torch.float32)
+
+    def after_step(self, probs: Tensor, bit_probs: Tensor | None = None) -> None:
+        """Count an alpha step; every ``update_every`` steps log the cost and (budget mode) move lambda."""
+        self.steps += 1
+        if self.steps % self.update_every:
+            return
+        now = float(self.score(self.derived(probs, bit_probs)))
+        if self.limit is not None:
+            self.lam *= (1.0 + self.rate) if now > self.limit else 1.0 / (1.0 + self.rate)
+        self.history.append({"step": self.steps, "derived_cost": now, "lambda": self.lam})
+
+    def summary(self, probs: Tensor, bit_probs: Tensor | None = None) -> dict[str, Any]:
+        """The ``log.jsonl`` fields: expected and derived cost per resource (normalised) and lambda."""
+        exp = self.expected(probs.detach(), None if bit_probs is None else bit_probs.detach())
+        der = self.derived(probs, bit_probs)
+        return {
+            "hw_lambda": self.lam,
+            "hw_expected": float(self.score(exp)),
+            "hw_derived": float(self.score(der)),
+            "hw_derived_resources": {
+                r: float(v / n) for r, v, n in zip(self.columns, der.tolist(), self.norm.tolist())
+            },
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """``lambda`` and the step counter (what a resume needs)."""
+        return {"lambda": self.lam, "steps": self.steps, "history": list(self.history)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+        self.lam = float(state["lambda"])
+        self.steps = int(state["steps"])
+        self.history = list(state.get("history", []))
