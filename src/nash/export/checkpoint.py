@@ -78,6 +78,10 @@ def _input_shape(ckpt: dict[str, Any]) -> tuple[int, int, int]:
 def _metadata(ckpt: dict[str, Any]) -> dict[str, Any]:
     arch, data = ckpt["arch"], ckpt.get("data") or {}
     meta = {k: arch.get(k) for k in ("backbone", "version", "bits", "genotype", "num_classes", "input_shape")}
+    if arch.get("bits") is not None:
+        from nash.models import arch_bits_label
+
+        meta["bits"] = arch_bits_label(arch)  # the base tag, or per-cell tags "w2a2|w4a4|..."
     meta.update({k: data.get(k) for k in ("dataset", "mean", "std") if k in data})
     return {k: v for k, v in meta.items() if v is not None}
 

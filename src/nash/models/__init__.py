@@ -15,13 +15,13 @@ the same table. ``QuantSpec`` lives in the torch-free ``nash.space.quant`` and i
 from __future__ import annotations
 
 from nash.models.cell import Cell
-from nash.models.factory import arch_dict, build_model, model_from_arch
+from nash.models.factory import arch_bits_label, arch_cell_bits, arch_dict, build_model, model_from_arch
 from nash.models.layers import ConvBN, QuantAdd, add_act, branch_act, conv2d, signed_act
 from nash.models.ops import NAS_OPS, OP_BUILDERS, create_op
 from nash.models.resnet import STEMS, Head, NashResNet, Stem
 from nash.models.summary import count_adds, count_params_macs, nas_edges_by_op, summarize
 from nash.space.model_options import ModelOptions
-from nash.space.quant import ADD_ACTS, VERSIONS, QuantSpec, nas_weight_bits_for
+from nash.space.quant import ADD_ACTS, VERSIONS, QuantSpec, bits_label, nas_weight_bits_for
 
 __all__ = [
     "ADD_ACTS",
@@ -38,8 +38,11 @@ __all__ = [
     "QuantSpec",
     "Stem",
     "add_act",
+    "arch_bits_label",
+    "arch_cell_bits",
     "arch_dict",
     "branch_act",
+    "bits_label",
     "build_model",
     "conv2d",
     "count_adds",

@@ -7,6 +7,7 @@ cell specs, so adding a backbone is one ``BackboneSpec`` there and nothing here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from torch import nn
@@ -15,9 +16,11 @@ from nash.errors import ConfigError, GenotypeError, ModelError
 from nash.models.resnet import NashResNet
 from nash.space import Genotype, cell_specs, check_strategy_rule
 from nash.space.model_options import ModelOptions
-from nash.space.quant import ORIGINAL, QuantSpec, check_version
+from nash.space.quant import ORIGINAL, QuantSpec, bits_label, check_version
 
-__all__ = ["build_model", "arch_dict", "model_from_arch"]
+__all__ = ["build_model", "arch_dict", "model_from_arch", "arch_cell_bits", "arch_bits_label"]
+
+CellBits = Sequence[tuple[int, int]]
 
 
 def build_model(
@@ -29,6 +32,8 @@ def build_model(
     width: int = 64,
     stem: str = "imagenet",
     options: ModelOptions | None = None,
+    *,
+    cell_bits: CellBits | None = None,
 ) -> nn.Module:
     """Build the quantized original (``genotype=None``) or NASH network of ``backbone``.
 
@@ -41,10 +46,20 @@ def build_model(
         width: channels of the first stage (64 at paper scale).
         stem: ``"imagenet"`` (7x7 s2 + max pool) or ``"small"`` (3x3 s1, for 28-32 px images).
         options: structural options (``ModelOptions``; ``None``: the project's network).
+        cell_bits: per cell ``(weight_bits, act_bits)`` of the main branch; overrides the
+            genotype's ``bits`` (schema 2), which apply when this is ``None``. Every other role
+            follows ``quant_spec``. Lets the original ResNet have per-cell bits too.
 
     Raises:
-        ModelError: unknown backbone/stem, bad sizes, genotype for another backbone.
+        ModelError: unknown backbone/stem, bad sizes, genotype for another backbone, ``cell_bits``
+            without one valid pair per cell.
         GenotypeError: malformed genotype, or one that breaks its own strategy's rule.
+
+    Example:
+        >>> spec = QuantSpec.from_tag("w2a2", version="o")
+        >>> bits = [(2, 2), (4, 4), (4, 4), (8, 8)]
+        >>> build_model("resnet18", None, spec, 10, 1, 8, "small", cell_bits=bits).bits_label
+        'w2a2|w4a4|w4a4|w8a8'
     """
     if genotype is not None:
         _check_genotype(genotype, backbone)
@@ -53,7 +68,19 @@ def build_model(
     except GenotypeError as exc:
         raise ModelError(str(exc)) from None
     nodes = None if genotype is None else genotype.cells
-    return NashResNet(specs, quant_spec, num_classes, nodes, in_channels, width, stem, options)
+    if cell_bits is None and genotype is not None:
+        cell_bits = genotype.bits
+    if cell_bits is not None and (
+        isinstance(cell_bits, str) or not isinstance(cell_bits, Sequence) or len(cell_bits) != len(specs)
+    ):
+        n = len(cell_bits) if isinstance(cell_bits, Sequence) else type(cell_bits).__name__
+        raise ModelError(
+            f"{backbone} has {len(specs)} cells but {n} cell bit pairs were given; "
+            "give one (weight_bits, act_bits) per cell"
+        )
+    return NashResNet(
+        specs, quant_spec, num_classes, nodes, in_channels, width, stem, options, cell_bits=cell_bits
+    )
 
 
 def _check_genotype(genotype: Genotype, backbone: str) -> None:
@@ -84,12 +111,18 @@ def arch_dict(
     *,
     quant: QuantSpec | None = None,
     options: ModelOptions | None = None,
+    cell_bits: CellBits | None = None,
 ) -> dict[str, Any]:
     """The checkpoint ``"arch"`` dict of the contract (plain JSON-safe values).
 
     ``quant`` is the resolved spec (built from ``bits``, ``version`` and ``quant_overrides`` when
     not given); its every role is stored under ``"quant"``, and :func:`model_from_arch` rebuilds
     from those widths, so a later change of ``QuantSpec`` defaults cannot change an old model.
+
+    Per-cell main-branch bits: a schema-2 genotype carries them in the stored genotype dict;
+    ``cell_bits`` (as :func:`build_model`'s, e.g. for the original ResNet) is stored as
+    ``"cell_bits"`` only when given, so arch dicts without per-cell bits are unchanged. ``"bits"``
+    stays the base tag (every other role); :func:`arch_bits_label` gives the network's label.
     """
     try:
         check_version(version)
@@ -110,6 +143,8 @@ def arch_dict(
         "stem": stem,
         "input_shape": None if input_shape is None else list(input_shape),
     }
+    if cell_bits is not None:  # absent = the genotype's bits, or none (older checkpoints too)
+        out["cell_bits"] = [[int(w), int(a)] for w, a in cell_bits]
     if (
         options is not None and not options.is_default
     ):  # absent = the project's network (older checkpoints too)
@@ -151,4 +186,40 @@ def model_from_arch(arch: dict[str, Any]) -> nn.Module:
         int(arch.get("width", 64)),
         str(arch.get("stem", "imagenet")),
         ModelOptions.from_dict(arch.get("model_options")),
+        cell_bits=_stored_cell_bits(arch),
     )
+
+
+def _stored_cell_bits(arch: dict[str, Any]) -> tuple[tuple[int, int], ...] | None:
+    raw = arch.get("cell_bits")
+    if raw is None:
+        return None
+    if not isinstance(raw, list | tuple) or not all(isinstance(p, list | tuple) and len(p) == 2 for p in raw):
+        raise ModelError(
+            f"checkpoint 'arch' cell_bits must be [[weight_bits, act_bits], ...] per cell, got {raw!r}; "
+            "re-save it with nash.models.arch_dict"
+        )
+    return tuple((p[0], p[1]) for p in raw)
+
+
+def arch_cell_bits(arch: dict[str, Any]) -> tuple[tuple[int, int], ...] | None:
+    """The per-cell main-branch bits an ``arch`` dict builds: its ``"cell_bits"``, else its genotype's.
+
+    ``None`` when the network has none (every arch written before per-cell bits existed).
+    """
+    stored = _stored_cell_bits(arch)
+    if stored is not None:
+        return stored
+    genotype = arch.get("genotype")
+    bits = genotype.get("bits") if isinstance(genotype, dict) else None
+    return None if bits is None else tuple((p[0], p[1]) for p in bits)
+
+
+def arch_bits_label(arch: dict[str, Any]) -> str:
+    """The bit-width label of the network an ``arch`` dict builds (``bits_label`` of its cells).
+
+    Example:
+        >>> arch_bits_label({"bits": "w2a2", "genotype": None, "cell_bits": [[2, 2], [4, 4]]})
+        'w2a2|w4a4'
+    """
+    return bits_label(arch_cell_bits(arch), str(arch["bits"]))

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from brevitas.nn import QuantLinear
 from torch import Tensor, nn
 
-from nash.errors import GenotypeError, ModelError
+from nash.errors import ConfigError, GenotypeError, ModelError
 from nash.models.cell import Cell
 from nash.models.layers import branch_act, conv2d, signed_act
 from nash.models.quant import weight_quant_kwargs
 from nash.space import STEMS, CellSpec
 from nash.space.model_options import ModelOptions
-from nash.space.quant import QuantSpec
+from nash.space.quant import QuantSpec, bits_label
 
 __all__ = ["STEMS", "Stem", "Head", "NashResNet"]
 
@@ -88,6 +88,17 @@ class NashResNet(nn.Module):
         width: channels of stage 0; stage ``s`` has ``width * 2**s``.
         stem: ``"imagenet"`` or ``"small"``.
         options: structural options (``nash.space.model_options.ModelOptions``; default: ours).
+        cell_bits: per cell ``(weight_bits, act_bits)`` of the main branch (``Genotype.bits``);
+            cell ``k`` is built with ``quant.for_cell(cell_bits[k])``. ``None``: ``quant`` everywhere.
+
+    Per-cell bits change only a cell's main 3x3 convs and main-branch ReLUs (its inner ones and
+    its ``out_act``). A cell's input ``x0`` is the previous cell's ``out_act`` output, so the first
+    main conv of cell ``k`` reads activations at cell ``k - 1``'s act bits (cell 0 reads the stem's,
+    which, like the head, the residual and NAS branches and every add, follow ``quant``).
+
+    Raises:
+        GenotypeError: ``nodes`` does not give one list per cell.
+        ModelError: bad sizes, or ``cell_bits`` does not give one valid pair per cell.
     """
 
     def __init__(
@@ -100,6 +111,7 @@ class NashResNet(nn.Module):
         width: int = 64,
         stem: str = "imagenet",
         options: ModelOptions | None = None,
+        cell_bits: Sequence[tuple[int, int]] | None = None,
     ) -> None:
         super().__init__()
         _check_sizes(num_classes, in_channels, width)
@@ -110,15 +122,26 @@ class NashResNet(nn.Module):
                 f"the backbone has {len(cells)} cells but {len(nodes)} were given; give one per cell"
             )
         self.quant_spec = quant
+        self.cell_quant = _cell_quant(cells, quant, cell_bits)
+        self.cell_bits = (
+            None
+            if cell_bits is None
+            else tuple((q.main_weight_bits, q.main_act_bits) for q in self.cell_quant)
+        )
         self.stem = Stem(stem, in_channels, width, quant, opts)
         blocks, c = [], width
         for k, spec in enumerate(cells):
             c_out = 2 * c if spec.downsample else c
-            blocks.append(Cell(spec, c, c_out, quant, None if nodes is None else nodes[k], opts))
+            blocks.append(Cell(spec, c, c_out, self.cell_quant[k], None if nodes is None else nodes[k], opts))
             c = c_out
         self.cells = nn.Sequential(*blocks)
         self.head = Head(c, num_classes, quant, opts.head_bits)
         self.num_features = c
+
+    @property
+    def bits_label(self) -> str:
+        """``quant.tag``, or the per-cell tags joined by ``"|"`` when cells differ from it."""
+        return bits_label(self.cell_bits, self.quant_spec.tag)
 
     def forward_features(self, x: Tensor) -> Tensor:
         """(N, C_in, H, W) -> (N, num_features, H', W'): stem and cells."""
@@ -131,6 +154,27 @@ class NashResNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """(N, C_in, H, W) -> (N, num_classes) logits (plain tensor)."""
         return self.forward_head(self.forward_features(x))
+
+
+def _cell_quant(
+    cells: Sequence[CellSpec], quant: QuantSpec, cell_bits: Sequence[tuple[int, int]] | None
+) -> tuple[QuantSpec, ...]:
+    """One ``QuantSpec`` per cell: ``quant`` with that cell's main-branch bits."""
+    if cell_bits is None:
+        return tuple(quant for _ in cells)
+    if isinstance(cell_bits, str) or not isinstance(cell_bits, Sequence) or len(cell_bits) != len(cells):
+        n = len(cell_bits) if isinstance(cell_bits, Sequence) else type(cell_bits).__name__
+        raise ModelError(
+            f"the backbone has {len(cells)} cells but {n} cell bit pairs were given; "
+            "give one (weight_bits, act_bits) per cell"
+        )
+    out = []
+    for k, bits in enumerate(cell_bits):
+        try:
+            out.append(quant.for_cell(tuple(bits) if isinstance(bits, list) else bits))
+        except ConfigError as exc:
+            raise ModelError(f"cell {k} bits: {exc}") from None
+    return tuple(out)
 
 
 def _check_sizes(num_classes: int, in_channels: int, width: int) -> None:

@@ -104,11 +104,19 @@ def nas_edges_by_op(model: nn.Module) -> dict[str, int]:
 
 
 def summarize(model: nn.Module, input_shape: tuple[int, int, int]) -> dict[str, Any]:
-    """Roles and bit widths, params, MACs, adds and NAS edges by op, as plain values."""
+    """Roles and bit widths, params, MACs, adds and NAS edges by op, as plain values.
+
+    ``bits`` is the model's bits label (``nash.space.quant.bits_label``: the tag, or the per-cell
+    tags joined by ``"|"``); a model with per-cell main-branch bits also gets ``cell_bits``
+    (``[[weight_bits, act_bits], ...]``), and ``roles`` are the global spec's.
+    """
+    from nash.space.quant import bits_label
+
     params, macs = count_params_macs(model, input_shape)
     spec = getattr(model, "quant_spec", None)
-    return {
-        "bits": None if spec is None else spec.tag,
+    cell_bits = getattr(model, "cell_bits", None)
+    info: dict[str, Any] = {
+        "bits": None if spec is None else bits_label(cell_bits, spec.tag),
         "roles": {} if spec is None else spec.roles(),
         "params": params,
         "macs": macs,
@@ -116,6 +124,9 @@ def summarize(model: nn.Module, input_shape: tuple[int, int, int]) -> dict[str, 
         "nas_edges": nas_edges_by_op(model),
         "input_shape": list(input_shape),
     }
+    if cell_bits is not None:
+        info["cell_bits"] = [list(pair) for pair in cell_bits]
+    return info
 
 
 def parse_input_shape(text: str) -> tuple[int, int, int]:
@@ -142,7 +153,7 @@ def summarize_build(
 
     Args:
         backbone: ``"resnet18"`` | ``"resnet34"``.
-        bits: ``"wXaY"``.
+        bits: ``"wXaY"`` (every role; a schema-2 genotype's per-cell bits replace the main branch's).
         input_shape: ``(C, H, W)``; ``C`` sets the model's input channels.
         num_classes: classifier outputs.
         genotype_path: a ``genotype.json``; ``None`` = original network.
