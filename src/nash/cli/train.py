@@ -59,7 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--backbone", default=None, help="a registered backbone: resnet18 | resnet34")
     p.add_argument("--genotype", default=None, help="genotype.json of a NASH model (omit for the original)")
     p.add_argument("--strategy", default=None, help="version: o | v1..v4 (default: the genotype's strategy)")
-    p.add_argument("--bits", default=None, help="wXaY main-branch bit widths, e.g. w2a2")
+    p.add_argument(
+        "--bits",
+        default=None,
+        help="wXaY main-branch bit widths, e.g. w2a2 (a genotype's per-cell bits, schema 2, replace the "
+        "main branch's cell by cell; the tag still sets every other role)",
+    )
     add_data_args(p, default=None)
     for flag, kind in (
         ("image-size", int),
@@ -122,6 +127,14 @@ def _genotype_version(path: str) -> str:
     return strategy
 
 
+def _bits_label(cfg: Any) -> str:
+    """``cfg.bits``, or the per-cell main-branch tags of a schema-2 genotype (``w2a2|w4a4|...``)."""
+    from nash.space import Genotype, bits_label
+
+    bits = None if cfg.genotype is None else Genotype.load(cfg.genotype).bits
+    return bits_label(bits, cfg.bits)
+
+
 def run(args: argparse.Namespace) -> int:
     """Resolve the config (defaults < --config < flags), train, print the final accuracy."""
     from nash.train import run_training
@@ -130,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     m = run_training(cfg, args.out, resume=args.resume, progress=not args.no_progress)
     if m.get("top1") is not None:
         print(
-            f"{cfg.backbone} {cfg.version} {cfg.bits}: top-1 {m['top1']:.2f}% top-5 {m['top5']:.2f}% "
+            f"{cfg.backbone} {cfg.version} {_bits_label(cfg)}: top-1 {m['top1']:.2f}% top-5 {m['top5']:.2f}% "
             f"(epoch {m['epoch']}, best {m['best_top1']:.2f}% at epoch {m['best_epoch']}); "
             f"{m['params']:,} params, {m['macs']:,} MACs; checkpoints in {args.out}"
         )

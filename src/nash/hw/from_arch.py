@@ -42,7 +42,8 @@ def export_arch(
 
     Args:
         backbone: "resnet18" | "resnet34".
-        bits: quantisation tag, e.g. "w1a1", "w2a2".
+        bits: quantisation tag, e.g. "w1a1", "w2a2"; a schema-2 genotype's per-cell ``bits``
+            replace its main-branch widths cell by cell (every other role keeps ``bits``).
         input_shape: "CxHxW" or a (C, H, W) tuple.
         num_classes: classifier outputs.
         genotype: genotype JSON path; None builds the original quantised ResNet.
@@ -78,7 +79,8 @@ def export_arch(
         backbone, geno, spec, num_classes, in_channels=shape[0], width=width, stem=stem, options=options
     )
     out = Path(out_dir or tempfile.mkdtemp(prefix="nash_hw_")) / "model.onnx"
-    meta = {"backbone": backbone, "bits": bits, "version": version if geno is not None else "o"}
+    label = getattr(model, "bits_label", bits)  # a schema-2 genotype: "w2a2|w4a4|..."
+    meta = {"backbone": backbone, "bits": label, "version": version if geno is not None else "o"}
     if recipe and recipe != DEFAULT_RECIPE:
         meta["recipe"] = recipe
     return export_model(model, shape, out, metadata=meta)
