@@ -8,7 +8,9 @@ from typing import Any
 
 __all__ = [
     "VERSION_STYLES",
+    "HW_STYLES",
     "COLUMN_DIGITS",
+    "is_hw_version",
     "version_key",
     "bits_key",
     "series_key",
@@ -16,6 +18,7 @@ __all__ = [
     "ordered_series",
     "ordered_bits",
     "style_for",
+    "series_styles",
     "fmt",
     "fmt_column",
     "is_ok",
@@ -29,16 +32,38 @@ VERSION_STYLES: dict[str, tuple[str, str]] = {
     "v3": ("#009E73", "D"),
     "v4": ("#D55E00", "v"),
 }
-_EXTRA_STYLES = (("#CC79A7", "P"), ("#56B4E9", "X"), ("#F0E442", "*"), ("#000000", "h"))
+# Hardware-aware search variants (hw-l0.3, hw-budget, ...): one family, reddish purples and
+# star-like filled markers, so they read as "the hardware-aware ones" next to o/v1..v4.
+HW_STYLES: tuple[tuple[str, str], ...] = (
+    ("#882255", "*"),
+    ("#CC79A7", "P"),
+    ("#AA4499", "X"),
+    ("#6A3D9A", "p"),
+    ("#E7298A", "h"),
+    ("#C994C7", "H"),
+    ("#49006A", "8"),
+    ("#DD3497", "d"),
+)
+_EXTRA_STYLES = (("#56B4E9", "<"), ("#F0E442", ">"), ("#000000", "1"), ("#999933", "2"))
+from nash.config.pipeline import is_hw_variant as is_hw_version  # noqa: E402  (the one name rule)
 from nash.space.quant import BITS_TAG as _BITS  # noqa: E402  (the one wXaY tag parser)
 
 
-def version_key(version: str) -> tuple[int, str]:
-    """Sort key: ``o`` first, then ``v1``..``vN`` numerically, then anything else by name."""
+def _natural(text: str) -> tuple[tuple[int, float | str], ...]:
+    # "hw-l0.3" < "hw-l1" < "hw-l3" < "hw-l10": numbers (decimals too) compare as numbers
+    parts = re.split(r"(\d+(?:\.\d+)?)", text)
+    return tuple((0, float(p)) if k % 2 else (1, p) for k, p in enumerate(parts) if p)
+
+
+def version_key(version: str) -> tuple:
+    """Sort key: ``o`` first, then ``v1``..``vN`` numerically, then the hardware-aware variants
+    (``hw...``, numbers in their names compared as numbers), then anything else by name."""
     if version in ("o", "original"):
-        return (0, "")
+        return (0, ())
     m = re.fullmatch(r"v(\d+)", version)
-    return (1, f"{int(m.group(1)):04d}") if m else (2, version)
+    if m:
+        return (1, ((0, float(m.group(1))),))
+    return (2, _natural(version)) if is_hw_version(version) else (3, _natural(version))
 
 
 def bits_key(bits: str) -> tuple[int, int, str]:
@@ -70,8 +95,28 @@ def ordered_bits(rows: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def style_for(version: str, rank: int) -> tuple[str, str]:
-    """(colour, marker) of a version; unknown versions take extra styles by their rank."""
-    return VERSION_STYLES.get(version) or _EXTRA_STYLES[rank % len(_EXTRA_STYLES)]
+    """(colour, marker) of a version; a hardware-aware variant takes the ``HW_STYLES`` entry of
+    ``rank``, other unknown versions an extra style by ``rank`` (see :func:`series_styles`)."""
+    if version in VERSION_STYLES:
+        return VERSION_STYLES[version]
+    if is_hw_version(version):
+        return HW_STYLES[rank % len(HW_STYLES)]
+    return _EXTRA_STYLES[rank % len(_EXTRA_STYLES)]
+
+
+def series_styles(versions: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """(colour, marker) of every distinct version: o/v1..v4 fixed, hardware-aware variants the
+    ``HW_STYLES`` family in version order, anything else an extra style in version order."""
+    out: dict[str, tuple[str, str]] = {}
+    hw = other = 0
+    for version in sorted(set(versions), key=version_key):
+        if version in VERSION_STYLES:
+            out[version] = VERSION_STYLES[version]
+        elif is_hw_version(version):
+            out[version], hw = style_for(version, hw), hw + 1
+        else:
+            out[version], other = style_for(version, other), other + 1
+    return out
 
 
 def fmt(value: Any, digits: int = 2) -> str:

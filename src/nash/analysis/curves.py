@@ -12,7 +12,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from nash.analysis._common import bits_key, style_for
+from nash.analysis._common import bits_key, series_styles
 from nash.analysis.cells import OP_COLOURS
 from nash.analysis.runs import OPS, SearchRecords
 
@@ -61,8 +61,9 @@ def plot_training_curves(curves: Sequence[TrainCurve], chance: float | None = No
     ax_acc, ax_loss = fig.subplots(1, 2)
     tags = sorted({c[2] for c in curves}, key=bits_key)
     drawn = False
-    for label, version, bits, rank, rows in curves:
-        colour, marker = style_for(version, rank)
+    styles = series_styles(c[1] for c in curves)
+    for label, version, bits, _rank, rows in curves:
+        colour, marker = styles[version]
         style = _LINESTYLES[tags.index(bits) % len(_LINESTYLES)]
         for ax, key in ((ax_acc, "test_top1"), (ax_loss, "train_loss")):
             xs, ys = _xy(rows, key)
@@ -85,8 +86,9 @@ def plot_search_curves(searches: Sequence[SearchRecords]) -> Figure:
     fig = Figure(figsize=(7.6, 2.9), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     drawn = False
-    for rank, s in enumerate(searches):
-        colour, marker = style_for(s.version, rank)
+    styles = series_styles(s.version for s in searches)
+    for s in searches:
+        colour, marker = styles[s.version]
         name = f"{s.backbone} {s.version}" if len({x.backbone for x in searches}) > 1 else s.version
         for ax, (w_key, a_key) in (
             (ax_loss, ("train_loss", "arch_loss")),

@@ -14,7 +14,7 @@ from typing import Any
 import matplotlib
 from matplotlib.figure import Figure
 
-from nash.analysis._common import is_ok, ordered_bits, ordered_series, series_label, style_for
+from nash.analysis._common import is_ok, ordered_bits, ordered_series, series_label, series_styles
 from nash.analysis.pareto import pareto_front, resolve_metric
 from nash.io import atomic_path
 
@@ -51,7 +51,9 @@ def _num(row: Mapping[str, Any], key: str) -> float | None:
 def plot_pareto(
     rows: Sequence[Mapping[str, Any]], x: str = "bram18", y: str = "error", title: str = ""
 ) -> Figure:
-    """Scatter of ``y`` vs ``x``, one series per version, bit tags labelled, the front as a step line."""
+    """Scatter of ``y`` vs ``x``, one series per version, bit tags labelled, the front as a step line.
+
+    Hardware-aware variants (``hw...``) are drawn in their own colour/marker family after v1..v4."""
     mx, my = resolve_metric(x), resolve_metric(y)
     rows = [r for r in rows if is_ok(r) and _num(r, mx.column) is not None and _num(r, my.column) is not None]
     fig = Figure(figsize=(7.0, 4.4), layout="constrained")
@@ -60,8 +62,9 @@ def plot_pareto(
     multi = len({b for b, _ in series}) > 1
     front = pareto_front(rows, mx.column, my.column)
     on_front = set(front)
-    for rank, key in enumerate(series):
-        colour, marker = style_for(key[1], rank)
+    styles = series_styles(k[1] for k in series)
+    for key in series:
+        colour, marker = styles[key[1]]
         hollow = multi and key[0] != series[0][0]
         pts = [(i, r) for i, r in enumerate(rows) if (r["backbone"], r["version"]) == key]
         xs = [_num(r, mx.column) for _, r in pts]
@@ -133,8 +136,9 @@ def plot_grouped_bars(
     width = 0.8 / max(len(series), 1)
     values: list[float] = []
     labelled: set[str] = set()
+    styles = series_styles(k[1] for k in series)
     for rank, key in enumerate(series):
-        colour, _ = style_for(key[1], rank)
+        colour, _ = styles[key[1]]
         for g, tag in enumerate(bits):
             match = [r for r in rows if (r["backbone"], r["version"], r["bits"]) == (*key, tag)]
             v = _num(match[0], metric.column) if match else None

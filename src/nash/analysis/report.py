@@ -53,6 +53,13 @@ _CAPTIONS = {
     "search_curves": "Search runs (log.jsonl): loss and accuracy of the weight step (solid) and the "
     "architecture step (dashed) per epoch.",
 }
+_HW_SEARCH_TEXT = (
+    "The hardware term of each hardware-aware search (genotype.json meta.hw): the objective and the "
+    "deployment it costs, the normaliser (original: 1.0 = the original ResNet's cost at that deployment; "
+    "device: 1.0 = the device), the budget (limit, budget mode) and lambda at the start and the end (a "
+    "budget search adapts it); the expected cost the alpha step saw and the cost of the derived network, "
+    "both normalised; the per-cell main-branch bits when the search chose them."
+)
 _NAV = (
     ("summary", "Summary"),
     ("results", "Results"),
@@ -60,6 +67,7 @@ _NAV = (
     ("figures", "Figures"),
     ("export", "Export check"),
     ("hardware", "Hardware"),
+    ("hwsearch", "HW-aware search"),  # only when the experiment has hardware-aware searches
     ("latency", "Latency / fps"),
     ("curves", "Curves"),
     ("times", "Run times"),
@@ -203,7 +211,8 @@ def _table_block(table: tuple[list[str], list[list[str]]], key: bool = False) ->
 
 def _html_body(ctx: dict[str, Any]) -> str:
     rows, fronts, root = ctx["rows"], ctx["fronts"], ctx["root"]
-    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in _NAV)
+    hw_search = ctx["hw_search_table"]
+    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in _NAV if a != "hwsearch" or hw_search[1])
     pareto = "".join(
         f"<h3>Error vs {name}</h3>"
         + (
@@ -262,6 +271,12 @@ def _html_body(ctx: dict[str, Any]) -> str:
             f"graph, MAC counts of qonnx and nash.</p>{_table_block(ctx['export_table'], key=True)}",
             f'<h2 id="hardware">Hardware estimates</h2>{fps_note}'
             f"{_table_block(ctx['hardware_table'], key=True)}{sec.estimate_details(rows, root)}",
+            (
+                f'<h2 id="hwsearch">Hardware-aware searches</h2><p>{html.escape(_HW_SEARCH_TEXT)}</p>'
+                f"{_table_block(hw_search, key=True)}"
+                if hw_search[1]
+                else ""
+            ),
             f'<h2 id="latency">Latency and throughput</h2><p>As in paper Table II.</p>'
             f"{_table_block(latency_table(rows))}",
             f'<h2 id="curves">Training, search and α</h2>{_curves_note(ctx)}'
@@ -321,6 +336,8 @@ def _markdown(ctx: dict[str, Any]) -> str:
     out += ["", "## Figures", ""] + [f"![{_caption(n)}]({n}.png)" for n in ctx["plots"]]
     out += ["", "## Export verification", "", md_table(ctx["export_table"])]
     out += ["", "## Hardware estimates", "", md_table(ctx["hardware_table"])]
+    if ctx["hw_search_table"][1]:
+        out += ["", "## Hardware-aware searches", "", _HW_SEARCH_TEXT, "", md_table(ctx["hw_search_table"])]
     out += ["", "## Latency and throughput", "", md_table(latency_table(rows))]
     out += ["", "## Run times", "", md_table(ctx["times_table"])]
     if ctx["unfinished"]:
@@ -402,6 +419,7 @@ def write_report(experiment_dir: str | os.PathLike[str]) -> Path:
         "chance": rv.chance_warnings(rows, records),
         "export_table": rv.export_table(rows, records),
         "hardware_table": rv.hardware_table(rows, records),
+        "hw_search_table": sec.hw_search_table(rows, root),
         "times_table": times,
         "unfinished": rv.unfinished_stages(rows, records, searches, running),
         "grand_seconds": grand,

@@ -26,6 +26,8 @@ __all__ = [
     "resolve_artefact",
     "artefact_table",
     "genotype_sections",
+    "cell_bits_text",
+    "hw_search_table",
     "estimate_table",
     "estimate_details",
     "summary_cards",
@@ -123,16 +125,97 @@ def genotype_sections(rows: Sequence[Mapping[str, Any]], base: Path) -> tuple[st
             for k, c in enumerate(data["cells"])
         )
         table = html_table(genotype_table(data["cells"]), "geno-table")
+        bits = cell_bits_text(data)
+        bits_note = f"; main-branch bits per cell: {bits}" if bits else ""
         parts.append(
             f'<div class="geno">{head}<p class="sub">{html.escape(backbone)}, strategy '
-            f"{html.escape(str(data.get('strategy', '?')))}; used by {html.escape(used_by)}</p>"
+            f"{html.escape(str(data.get('strategy', '?')))}{html.escape(bits_note)}; used by "
+            f"{html.escape(used_by)}</p>"
             f'<div class="cellrow">{svgs}</div><div class="scroll">{table}</div></div>'
         )
         md.append(
-            f"- `{path}` ({backbone}, strategy {data.get('strategy', '?')}): "
+            f"- `{path}` ({backbone}, strategy {data.get('strategy', '?')}{bits_note}): "
             + "; ".join(" ".join(f"{op}<-x{p}" for op, p in c) for c in data["cells"])
         )
     return "".join(parts), md
+
+
+def cell_bits_text(genotype: Mapping[str, Any]) -> str:
+    """``w2a2 | w4a4 | ...`` from a schema-2 genotype's per-cell ``bits``; empty when it has none."""
+    bits = genotype.get("bits")
+    if not isinstance(bits, list) or not bits:
+        return ""
+    tags = [
+        f"w{pair[0]}a{pair[1]}" if isinstance(pair, list | tuple) and len(pair) == 2 else "?" for pair in bits
+    ]
+    return " | ".join(tags)
+
+
+HW_SEARCH_HEADERS = [
+    "backbone",
+    "version",
+    "strategy",
+    "objective",
+    "deployment",
+    "norm",
+    "limit",
+    "λ start",
+    "λ final",
+    "expected cost",
+    "derived cost",
+    "derived per resource",
+    "meets limit",
+    "cell bits",
+]
+
+
+def _search_setting(data: Mapping[str, Any], key: str) -> Any:
+    cfg = (data.get("meta") or {}).get("search_config") if isinstance(data.get("meta"), dict) else None
+    return cfg.get(key) if isinstance(cfg, dict) else None
+
+
+def hw_search_table(rows: Sequence[Mapping[str, Any]], base: Path) -> tuple[list[str], list[list[str]]]:
+    """Per hardware-aware search (a genotype with ``meta["hw"]``, or a ``hw...`` version): its figures.
+
+    Costs are normalised (1.0 = the normaliser, ``norm``: the original ResNet's cost or the device);
+    ``derived`` is the cost of the derived (argmax) network at the end of the search, ``expected``
+    the softmax-weighted one the alpha step saw; ``λ final`` is the last lambda (budget mode adapts it).
+    """
+    from nash.analysis._common import is_hw_version
+
+    body = []
+    for path, rs in _genotype_users(rows).items():
+        version = str(rs[0]["version"])
+        data, problem = read_genotype(resolve_artefact(base, path))
+        meta = data.get("meta") if data is not None else None
+        hw = meta.get("hw") if isinstance(meta, dict) else None
+        if not isinstance(hw, dict):
+            if is_hw_version(version):
+                why = f"genotype file {problem}" if data is None else "no meta.hw in the genotype"
+                lead = [str(rs[0]["backbone"]), version, str((data or {}).get("strategy", "?")), why]
+                body.append(lead + ["-"] * (len(HW_SEARCH_HEADERS) - len(lead)))
+            continue
+        limit = hw.get("limit")
+        derived = hw.get("hw_derived")
+        per = hw.get("hw_derived_resources")
+        per_text = ", ".join(f"{k} {fmt(v, 3)}" for k, v in per.items()) if isinstance(per, dict) else "-"
+        meets = None
+        if isinstance(limit, int | float) and isinstance(derived, int | float):
+            meets = derived <= limit
+        deploy = [_search_setting(data, k) for k in ("hw_input", "hw_bits", "hw_target_fps")]
+        deployment = (
+            f"{deploy[0]} {deploy[1]} @ {fmt(deploy[2], 1)} fps"
+            if all(v is not None for v in deploy)
+            else "-"
+        )
+        body.append(
+            [str(rs[0]["backbone"]), version, str(data.get("strategy", "?")), fmt(hw.get("objective"))]
+            + [deployment, fmt(_search_setting(data, "hw_norm")), fmt(limit, 3)]
+            + [fmt(_search_setting(data, "hw_weight"), 3), fmt(hw.get("hw_lambda"), 3)]
+            + [fmt(hw.get("hw_expected"), 3), fmt(derived, 3), per_text, fmt(meets)]
+            + [cell_bits_text(data) or "-"]
+        )
+    return list(HW_SEARCH_HEADERS), body
 
 
 def _read_estimate(path: Path | None) -> tuple[dict[str, Any] | None, str]:

@@ -86,10 +86,12 @@ def run(args: argparse.Namespace) -> int:
 def _plan(cfg, to: str) -> int:
     """Validate every stage section as the pipeline will (``nash.pipeline.steps.check_sections``) and print them."""
     from nash.config.base import dumps_yaml
-    from nash.pipeline.steps import check_sections
+    from nash.pipeline.steps import check_sections, plan_lines
 
     check_sections(cfg, to)
     print(dumps_yaml(cfg), end="")
+    for line in plan_lines(cfg, to):
+        print(line)
     print(f"plan ok: {len(cfg.grid())} grid cells, recipe {cfg.recipe}")
     return 0
 
@@ -103,12 +105,13 @@ def _print_pareto_sets(rows: list[dict]) -> None:
     from nash.analysis import pareto_front
 
     ok = [r for r in rows if r.get("status") == "ok"]
+    width = max([3, *(len(str(r["version"])) for r in ok)])  # hardware-aware variants: hw-l0.3
     for x in ("bram18", "lut"):
         front = pareto_front(ok, x=x, y="error")
         print(f"Pareto set, error vs {x}:")
         for i in front:
             r = ok[i]
             print(
-                f"  {r['backbone']:<9} {r['version']:<3} {r['bits']:<5} error {r['error']:6.2f}%  "
+                f"  {r['backbone']:<9} {r['version']:<{width}} {r['bits']:<5} error {r['error']:6.2f}%  "
                 f"{x} {r[x]:,.0f}"
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,9 +13,29 @@ from nash.errors import ConfigError
 from nash.space import list_backbones
 from nash.space.quant import BITS_TAG, VERSIONS
 
-__all__ = ["ExperimentConfig", "VERSIONS", "STAGES", "load_experiment"]
+__all__ = [
+    "ExperimentConfig",
+    "VERSIONS",
+    "STAGES",
+    "HW_VARIANT_PREFIX",
+    "DEFAULT_HW_STRATEGY",
+    "is_hw_variant",
+    "load_experiment",
+]
 
 STAGES = ("search", "train", "export", "hw", "finn", "report")
+
+HW_VARIANT_PREFIX = "hw"  # every hardware-aware variant's name starts with it (hw-l0.3, hw-budget)
+DEFAULT_HW_STRATEGY = "v3"  # the NASH rule a hardware-aware search follows unless hw_search names one
+# a variant name becomes part of directory names (search/resnet18-hw-l0.3): no separators or spaces
+_VARIANT_NAME = re.compile(r"hw[A-Za-z0-9._+-]*")
+# set by the grid for every search (backbones, seed) or once for the experiment (recipe)
+_GRID_KEYS = ("backbone", "seed", "recipe")
+
+
+def is_hw_variant(version: str) -> bool:
+    """True for a hardware-aware variant's version name (``hw...``); False for ``o`` and ``v1..v4``."""
+    return isinstance(version, str) and version.startswith(HW_VARIANT_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -33,6 +55,12 @@ class ExperimentConfig:
     reference_genotypes: str | None = None  # skip the search: "paper" (the paper's genotypes) or a JSON path
     recipe: str = "default"  # preset under the stage sections (nash.config.recipes): default | reference
     search: dict[str, Any] = field(default_factory=dict)  # SearchConfig fields for every search
+    # SearchConfig fields shared by every hardware-aware search (over `search:`), plus `strategy`:
+    # the NASH rule those searches follow (default v3)
+    hw_search: dict[str, Any] = field(default_factory=dict)
+    # name -> SearchConfig overrides of one hardware-aware search (over `hw_search:`); each name
+    # (hw...) is a version of the grid, appended to `versions` in file order unless listed there
+    hw_variants: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields for every training
     export: dict[str, Any] = field(default_factory=dict)  # export settings: n_check, strict
     hw: dict[str, Any] = field(default_factory=dict)  # HwConfig fields for every estimate
@@ -46,9 +74,22 @@ class ExperimentConfig:
         if self.recipe != DEFAULT_RECIPE:  # defaults < recipe < the sections of the file (< flags)
             for stage in RECIPE_STAGES:
                 object.__setattr__(self, stage, apply_recipe(self.recipe, stage, getattr(self, stage)))
+        self._check_variants()
+        if self.hw_variants and not any(v in self.hw_variants for v in self.versions):
+            object.__setattr__(self, "versions", (*self.versions, *self.hw_variants))
         for v in self.versions:
+            if v in self.hw_variants:
+                continue
+            if is_hw_variant(v):
+                raise ConfigError(
+                    f"versions: {v!r} is not defined under hw_variants; define it there "
+                    f"(e.g. {v}: {{hw_weight: 0.3}}) or drop it from versions"
+                )
             if v not in VERSIONS:
-                raise ConfigError(f"versions: unknown version {v!r}; use any of {', '.join(VERSIONS)}")
+                variants = " or a name under hw_variants" if self.hw_variants else ""
+                raise ConfigError(
+                    f"versions: unknown version {v!r}; use any of {', '.join(VERSIONS)}{variants}"
+                )
         for b in self.backbones:
             if b not in list_backbones():
                 raise ConfigError(
@@ -69,8 +110,93 @@ class ExperimentConfig:
         return [(b, v, t) for b in self.backbones for v in self.versions for t in self.bits]
 
     def strategies(self) -> list[str]:
-        """The NASH strategies that need a search (every version except the original)."""
+        """The versions that need a search: every version except the original (variants included)."""
         return [v for v in self.versions if v != "o"]
+
+    def variants(self) -> list[str]:
+        """The hardware-aware variants of the grid, in ``versions`` order."""
+        return [v for v in self.versions if v in self.hw_variants]
+
+    def is_variant(self, version: str) -> bool:
+        """True when ``version`` is one of this experiment's hardware-aware variants."""
+        return version in self.hw_variants
+
+    def strategy_of(self, version: str) -> str:
+        """The NASH strategy behind a version: itself for ``o``/``v1..v4``, the base rule for a variant.
+
+        Training a variant's cell uses it as ``TrainConfig.version`` (the NAS branch bits follow it).
+        """
+        if version not in self.hw_variants:
+            return version
+        return str(self.variant_search(version)["strategy"])
+
+    def search_section(self, version: str) -> dict[str, Any]:
+        """The SearchConfig fields of ``version``'s search (grid fields excepted): ``search:`` for
+        v1..v4; for a variant ``search:`` < ``hw_search:`` < its overrides, ``strategy`` its base rule."""
+        return self.variant_search(version) if version in self.hw_variants else dict(self.search)
+
+    def variant_search(self, name: str) -> dict[str, Any]:
+        """Variant ``name``'s search fields: recipe < ``search:`` < ``hw_search:`` < its overrides."""
+        overrides = self.hw_variants[name] or {}
+        strategy = overrides.get("strategy", self.hw_search.get("strategy", DEFAULT_HW_STRATEGY))
+        merged = dict(self.search)
+        for layer in (self.hw_search, overrides):
+            merged.update({k: v for k, v in layer.items() if k != "strategy"})
+        merged["strategy"] = strategy
+        return merged
+
+    def _check_variants(self) -> None:
+        """Names, shapes and keys of ``hw_search``/``hw_variants``; each variant must be hardware-aware."""
+        from nash.config.search import SearchConfig
+
+        fields = {f.name for f in dataclasses.fields(SearchConfig)}
+        for where, section in (("hw_search", self.hw_search), ("hw_variants", self.hw_variants)):
+            if not isinstance(section, dict):
+                raise ConfigError(f"{where}: expected a mapping, got {section!r}")
+        self._check_search_keys("hw_search", self.hw_search, fields)
+        normalised: dict[str, Any] = {}
+        for name, overrides in self.hw_variants.items():
+            if not isinstance(name, str) or not _VARIANT_NAME.fullmatch(name) or name in VERSIONS:
+                raise ConfigError(
+                    f"hw_variants: variant name {name!r} must start with 'hw' and use only letters, digits "
+                    "and . _ + - (it names the run directories), e.g. hw-l0.3; o and v1..v4 are taken"
+                )
+            overrides = {} if overrides is None else overrides
+            if not isinstance(overrides, dict):
+                raise ConfigError(
+                    f"hw_variants.{name}: expected a mapping of search settings such as "
+                    f"{{hw_weight: 0.3}}, got {overrides!r}"
+                )
+            self._check_search_keys(f"hw_variants.{name}", overrides, fields)
+            normalised[name] = overrides
+        object.__setattr__(self, "hw_variants", normalised)
+        for name in normalised:
+            objective = self.variant_search(name).get("hw_objective", "none")
+            if objective is None or str(objective).strip().lower() == "none":
+                raise ConfigError(
+                    f"hw_variants.{name}: not hardware-aware (hw_objective is none); set hw_objective in "
+                    "hw_search or in the variant, e.g. bram18, lut or lut+bram18"
+                )
+
+    @staticmethod
+    def _check_search_keys(where: str, section: dict[str, Any], fields: set[str]) -> None:
+        unknown = sorted(str(k) for k in set(section) - fields)
+        if unknown:
+            raise ConfigError(
+                f"unknown config key '{where}.{unknown[0]}'; use SearchConfig fields "
+                "(nash search --help), e.g. hw_objective, hw_weight, hw_limit, strategy"
+            )
+        grid = [k for k in _GRID_KEYS if k in section]
+        if grid:
+            raise ConfigError(
+                f"{where}.{grid[0]}: set for the whole experiment (backbones, seed, recipe); remove it here"
+            )
+        strategy = section.get("strategy", DEFAULT_HW_STRATEGY)
+        if strategy not in VERSIONS[1:]:
+            raise ConfigError(
+                f"{where}.strategy: {strategy!r} is not a NASH strategy; use one of "
+                f"{', '.join(VERSIONS[1:])} (the rule the hardware-aware search follows)"
+            )
 
 
 def load_experiment(path: str | Path, recipe: str | None = None) -> ExperimentConfig:

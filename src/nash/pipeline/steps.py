@@ -14,14 +14,24 @@ from pathlib import Path
 from typing import Any
 
 from nash.config.base import from_dict, to_dict
-from nash.config.pipeline import ExperimentConfig
+from nash.config.pipeline import DEFAULT_HW_STRATEGY, ExperimentConfig
 from nash.errors import ConfigError
 from nash.pipeline.stage import StageResult, read_record, run_stage, settings_diff
 from nash.runtime import quiet_brevitas  # re-exported: the pipeline calls it before exports
 
-__all__ = ["Context", "Step", "STEPS", "check_sections", "planned_conflicts", "quiet_brevitas"]
+__all__ = [
+    "Context",
+    "Step",
+    "STEPS",
+    "check_sections",
+    "planned_conflicts",
+    "plan_lines",
+    "quiet_brevitas",
+]
 
-Cell = tuple[str, ...]  # (backbone, strategy) for search; (backbone, version, bits) for the rest
+# (backbone, version) for search (a version: v1..v4 or a hardware-aware variant);
+# (backbone, version, bits) for the rest
+Cell = tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,7 @@ class Step:
 
     name: str
     scope: str  # "strategy": once per (backbone, strategy); "cell": once per grid cell
-    doing: str | Callable[[Context], str]  # what the log says when it starts
+    doing: str | Callable[[Context, Cell], str]  # what the log says when it starts
     files: Mapping[str, str]  # output name -> file name in the stage directory
     settings: Callable[[Context, Cell], dict[str, Any]]
     work: Callable[[Context, Cell, Path, Mapping[str, StageResult], bool], dict[str, Any]]
@@ -61,12 +71,18 @@ class Step:
     def directory(self, ctx: Context, cell: Cell) -> Path:
         return ctx.dir(self.name, *cell)
 
-    def key_name(self, key: str) -> str:
-        """A settings key as the experiment config spells it (``lr`` -> ``train.lr``)."""
+    def key_name(self, key: str, ctx: Context | None = None, cell: Cell | None = None) -> str:
+        """A settings key as the experiment config spells it (``lr`` -> ``train.lr``); a variant's
+        search keys name the section they come from (``hw_variants.hw-l0.3.hw_weight``)."""
         if key in ("seed", "backbone", "version", "strategy", "bits"):
             return key
         if key == "reference":
             return "reference_genotypes"
+        if self.name == "search" and ctx is not None and cell is not None and ctx.cfg.is_variant(cell[1]):
+            if key in ctx.cfg.hw_variants[cell[1]]:
+                return f"hw_variants.{cell[1]}.{key}"
+            if key in ctx.cfg.hw_search:
+                return f"hw_search.{key}"
         return f"{self.section}.{key}" if self.section else key
 
     def run(self, ctx: Context, cell: Cell, upstream: Mapping[str, StageResult]) -> StageResult:
@@ -76,7 +92,7 @@ class Step:
 
         def start(resume: bool, reason: str) -> None:
             why = "" if reason in ("new", "resuming") else f" ({reason})"
-            doing = self.doing if isinstance(self.doing, str) else self.doing(ctx)
+            doing = self.doing if isinstance(self.doing, str) else self.doing(ctx, cell)
             ctx.log(f"[{self.name} {label}] {'resuming: ' if resume else ''}{doing}{why}")
 
         return run_stage(
@@ -89,7 +105,7 @@ class Step:
             files=self.files,
             free=self.free,
             rerun=self.may_rerun or self.name in ctx.rerun,
-            key_name=self.key_name,
+            key_name=lambda key: self.key_name(key, ctx, cell),
             label=label,
             on_start=start,
             defaults=self.defaults() if self.defaults else None,
@@ -101,7 +117,7 @@ class Step:
             return []
         record = read_record(self.directory(ctx, cell))
         return [
-            (self.key_name(k), o, n)
+            (self.key_name(k, ctx, cell), o, n)
             for k, o, n in settings_diff(
                 record, self.settings(ctx, cell), self.free, self.defaults() if self.defaults else None
             )
@@ -111,19 +127,39 @@ class Step:
 # ---------------------------------------------------------------- search
 
 
+def _copies_reference(ctx: Context, version: str) -> bool:
+    """True when ``version``'s search is a published genotype (hardware-aware variants always search)."""
+    return bool(ctx.cfg.reference_genotypes) and not ctx.cfg.is_variant(version)
+
+
 def _search_settings(ctx: Context, cell: Cell) -> dict[str, Any]:
     backbone, strategy = cell
-    if ctx.cfg.reference_genotypes:
+    if _copies_reference(ctx, strategy):
         return {"reference": str(ctx.cfg.reference_genotypes), "backbone": backbone, "strategy": strategy}
     return to_dict(_search_config(ctx, cell))
 
 
 def _search_config(ctx: Context, cell: Cell) -> Any:
+    """The SearchConfig of a search cell; a variant's is its merged one (``ExperimentConfig.variant_search``)."""
     from nash.config.search import SearchConfig
 
-    backbone, strategy = cell
-    return from_dict(
-        SearchConfig, {**ctx.cfg.search, "backbone": backbone, "strategy": strategy, "seed": ctx.cfg.seed}
+    backbone, version = cell
+    section = ctx.cfg.search_section(version)
+    grid = {"backbone": backbone, "strategy": ctx.cfg.strategy_of(version), "seed": ctx.cfg.seed}
+    return from_dict(SearchConfig, {**section, **grid})
+
+
+def _search_doing(ctx: Context, cell: Cell) -> str:
+    version = cell[1]
+    if _copies_reference(ctx, version):
+        return "copying the reference genotype"
+    if not ctx.cfg.is_variant(version):
+        return "searching"
+    cfg = _search_config(ctx, cell)
+    budget = f", budget {cfg.hw_limit:g}" if cfg.hw_limit is not None else ""
+    return (
+        f"searching, hardware-aware ({cfg.strategy} rule, {cfg.hw_objective} of {cfg.hw_input} "
+        f"{cfg.hw_bits}, lambda {cfg.hw_weight:g}{budget}; a new deployment's cost table is built first)"
     )
 
 
@@ -131,7 +167,7 @@ def _search_work(
     ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageResult], resume: bool
 ) -> dict:
     backbone, strategy = cell
-    if ctx.cfg.reference_genotypes:
+    if _copies_reference(ctx, strategy):
         from nash.space import default_reference_path, load_reference_genotypes
 
         source = ctx.cfg.reference_genotypes
@@ -157,7 +193,7 @@ def _train_config(ctx: Context, cell: Cell, genotype: str | None) -> Any:
     backbone, version, bits = cell
     grid = {
         "backbone": backbone,
-        "version": version,
+        "version": ctx.cfg.strategy_of(version),  # a variant trains as its base strategy
         "bits": bits,
         "genotype": genotype,
         "seed": ctx.cfg.seed,
@@ -370,7 +406,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         name="search",
         scope="strategy",
-        doing=lambda ctx: "copying the reference genotype" if ctx.cfg.reference_genotypes else "searching",
+        doing=_search_doing,
         files={"genotype": "genotype.json"},
         settings=_search_settings,
         work=_search_work,
@@ -470,11 +506,17 @@ def check_sections(cfg: ExperimentConfig, to: str = "report") -> None:
 
     names = [s.name for s in STEPS] + ["report"]
     last = names.index(to) if to in names else len(names) - 1
-    if cfg.strategies() and not cfg.reference_genotypes and not cfg.search:
+    searching = [v for v in cfg.strategies() if cfg.is_variant(v) or not cfg.reference_genotypes]
+    if searching and not cfg.search:
+        fix = (
+            "set 'reference_genotypes: paper'"
+            if not cfg.variants()
+            else "hardware-aware variants always search, 'reference_genotypes' does not replace them"
+        )
         raise ConfigError(
             "the experiment has no 'search:' section (or it is empty), so versions "
-            f"{', '.join(cfg.strategies())} would search with every paper-scale default; add a 'search:' "
-            "section (see configs/demo.yaml) or set 'reference_genotypes: paper'"
+            f"{', '.join(searching)} would search with every paper-scale default; add a 'search:' "
+            f"section (see configs/demo.yaml) or {fix}"
         )
     if last >= names.index("train") and not cfg.train:
         raise ConfigError(
@@ -493,9 +535,40 @@ def check_sections(cfg: ExperimentConfig, to: str = "report") -> None:
             from_dict(cls, {**section, **grid})
         except ConfigError as exc:
             raise ConfigError(f"experiment section '{name}': {exc}") from None
+    for name in cfg.hw_variants:  # every defined variant, listed in versions or not
+        try:
+            from_dict(SearchConfig, {**cfg.variant_search(name), "backbone": backbone, "seed": cfg.seed})
+        except ConfigError as exc:
+            raise ConfigError(f"experiment section 'hw_variants.{name}' (over hw_search): {exc}") from None
     _export_options(cfg.export)
     if cfg.finn is not None:
         _finn_options(cfg.finn)
+
+
+def plan_lines(cfg: ExperimentConfig, to: str = "report") -> list[str]:
+    """What ``nash run --plan`` lists after the config: each stage's cells, and each variant's search."""
+    ctx = Context(cfg, Path("."), progress=False)
+    names = [s.name for s in STEPS] + ["report"]
+    last = names.index(to) if to in names else len(names) - 1
+    lines = []
+    for step in STEPS[: last + 1]:
+        if not step.enabled(cfg):
+            continue
+        cells = ["-".join(c) for c in step_cells(ctx, step)]
+        lines.append(f"{step.name} ({len(cells)}): {', '.join(cells) if cells else '-'}")
+    variants = cfg.variants()
+    if variants and last >= names.index("search"):
+        shared = {"strategy": DEFAULT_HW_STRATEGY, **cfg.hw_search}
+        lines.append("hardware-aware searches (search: < hw_search: < the variant's settings):")
+        lines.append(f"  hw_search: {_settings_text(shared)}")
+        for name in variants:
+            own = _settings_text(cfg.hw_variants[name]) or "(hw_search as is)"
+            lines.append(f"  {name}: {own}; trains as {cfg.strategy_of(name)}")
+    return lines
+
+
+def _settings_text(section: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in section.items())
 
 
 def _rel(ctx: Context, path: Path) -> str:
