@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from nash.space.cells import Edge
@@ -38,7 +39,7 @@ class NashV1(Strategy):
                 nodes.append((op, edge.src))
             cells.append(tuple(nodes))
         meta = {**genotype.meta, "replaced": replaced}
-        return Genotype(genotype.backbone, genotype.strategy, cells, genotype.cell_layers, meta)
+        return dataclasses.replace(genotype, cells=cells, meta=meta)
 
 
 @register_strategy
