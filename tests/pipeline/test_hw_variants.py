@@ -1,7 +1,8 @@
 """Hardware-aware search variants as versions of the grid (issue 11, item 4): plan, records, a real run.
 
-The bookkeeping tests replace search, training, export and estimate by fakes (seconds); the last test
-runs the real search (with its cost table) and training on a tiny grid.
+The bookkeeping tests replace search, training, export and estimate by fakes (seconds); the last two
+run the real search (hardware term on) and training on a tiny grid, on a hand-made cost table and
+(marked slow, ~8 min) on one the builder makes and caches under NASH_CACHE_DIR.
 """
 
 from __future__ import annotations
@@ -203,12 +204,8 @@ def test_report_shows_variant_series_and_the_hw_search_table(fakes, tmp_path):
     assert "hw-l0.3" in pareto_svg and "hw-budget" in pareto_svg  # own legend entries
 
 
-def test_tiny_real_run_of_a_variant(tmp_path, monkeypatch, fmnist_dir):
-    """search + train of v3 and one variant for real; the cost table is built for a 32 px deployment."""
-    pytest.importorskip("nash.hw.table_build", reason="the cost-table builder is not in this checkout yet")
-    from nash.space import Genotype
-
-    monkeypatch.setenv("NASH_CACHE_DIR", str(tmp_path / "cache"))
+def _tiny_real(tmp_path: Path, fmnist_dir: Path) -> tuple[list[dict], Path]:
+    """search + train of v3 and one variant (lambda 1, a 32 px deployment of width 4) for real."""
     data = {
         **EXP,
         "versions": ["v3"],
@@ -232,12 +229,52 @@ def test_tiny_real_run_of_a_variant(tmp_path, monkeypatch, fmnist_dir):
         },  # fmt: skip
         "hw_variants": {"hw-l1": {"hw_weight": 1.0}},
     }
-    rows = _run(data, tmp_path / "exp", to="train")
-    assert [(r["version"], r["status"]) for r in rows] == [("v3", "ok"), ("hw-l1", "ok")], rows
     root = tmp_path / "exp"
+    rows = _run(data, root, to="train")
+    assert [(r["version"], r["status"], r["error_message"]) for r in rows] == [
+        ("v3", "ok", ""), ("hw-l1", "ok", "")]  # fmt: skip
+    return rows, root
+
+
+def _check_tiny_real(root: Path) -> None:
+    from nash.space import Genotype
+
     assert (root / "train" / "resnet18-hw-l1-w2a2" / "best.pt").is_file()
     genotype = Genotype.load(root / "search" / "resnet18-hw-l1" / "genotype.json")
     assert genotype.strategy == "v3" and genotype.meta["hw"]["objective"] == "bram18"
     assert genotype.meta["search_config"]["hw_weight"] == 1.0
     assert "hw" not in Genotype.load(root / "search" / "resnet18-v3" / "genotype.json").meta
-    assert any((tmp_path / "cache").rglob("*")), "the cost table was not cached under NASH_CACHE_DIR"
+    trained = (root / "train" / "resnet18-hw-l1-w2a2" / "config.yaml").read_text()
+    assert "version: v3" in trained
+
+
+def test_tiny_real_run_of_a_variant_on_a_hand_made_table(tmp_path, monkeypatch, fmnist_dir):
+    """The real search (hardware term on) and training behind the pipeline; the table is made up."""
+    table_build = pytest.importorskip("nash.hw.table_build", reason="no cost-table builder in this checkout")
+    import numpy as np
+
+    from nash.space import OPS, cell_edges, cell_specs
+
+    n_edges = sum(len(cell_edges(s)) for s in cell_specs("resnet18"))
+    res = ("lut", "bram18", "latency_cycles")
+    edges = np.zeros((n_edges, len(OPS), len(res)))
+    edges[:, 1:, :] = np.arange(1, len(OPS), dtype=float)[None, :, None]  # dearer op, dearer edge
+    table = SimpleNamespace(resources=res, base=np.array([100.0, 10.0, 1000.0]), edges=edges, bits=("w2a2",),
+                            cell_bits=None, original=np.array([200.0, 20.0, 2000.0]), device_budget=None,
+                            save=lambda path: Path(path).write_text("{}"))  # fmt: skip
+    built = []
+    monkeypatch.setattr(table_build, "build_cost_table", lambda **kw: built.append(kw) or table)
+    _tiny_real(tmp_path, fmnist_dir)
+    _check_tiny_real(tmp_path / "exp")
+    assert len(built) == 1 and built[0]["input_shape"] == "3x32x32" and built[0]["width"] == 4
+    assert (built[0]["version"], built[0]["stem"], built[0]["num_classes"]) == ("v3", "small", 10)
+
+
+@pytest.mark.slow
+def test_tiny_real_run_of_a_variant_builds_and_caches_its_table(tmp_path, monkeypatch, fmnist_dir):
+    """As above with the real cost-table builder (about 60 probe exports: 5-8 min on 2 cores)."""
+    pytest.importorskip("nash.hw.table_build", reason="no cost-table builder in this checkout")
+    monkeypatch.setenv("NASH_CACHE_DIR", str(tmp_path / "cache"))
+    _tiny_real(tmp_path, fmnist_dir)
+    _check_tiny_real(tmp_path / "exp")
+    assert list((tmp_path / "cache").rglob("*.json")), "the cost table was not cached under NASH_CACHE_DIR"
