@@ -1,4 +1,5 @@
-"""``nash hw``: hardware estimates of QONNX models (``estimate``) and the device catalogue (``devices``)."""
+"""``nash hw``: hardware estimates of QONNX models (``estimate``), cost tables of deployed NASH networks
+(``table``) and the device catalogue (``devices``)."""
 
 from __future__ import annotations
 
@@ -61,11 +62,48 @@ def _add_estimate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _add_table(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "table",
+        help="cost table of a deployed NASH network for hardware-aware search (one export per probe)",
+        description="Measure base, per-edge, per-source and per-cell-bits costs of the deployed network "
+        "(nash.hw.table_build) and write them as one JSON table; prints a summary.",
+    )
+    p.add_argument("--backbone", default="resnet18", help="resnet18 | resnet34 (default %(default)s)")
+    p.add_argument("--strategy", default="v3", help="NASH version v1..v4 (default %(default)s)")
+    p.add_argument("--bits", default="w2a2", help="reference bits of every cell (default %(default)s)")
+    p.add_argument(
+        "--bits-candidates",
+        default=None,
+        help="per-cell bit candidates, comma separated: 1,2,4,8 (= w1a1,...) or tags such as w2a4",
+    )
+    p.add_argument("--input", default="3x224x224", help="deployed input CxHxW (default %(default)s)")
+    p.add_argument("--classes", type=int, default=1000, help="deployed classes (default %(default)s)")
+    p.add_argument("--width", type=int, default=64, help="base channel width (default %(default)s)")
+    p.add_argument("--stem", default="imagenet", help="imagenet | small (default %(default)s)")
+    p.add_argument("--cell-layers", type=int, default=None, help="layers per cell (default: the backbone's)")
+    p.add_argument("--ops", default=None, help="non-zero ops to measure, comma separated (default: all)")
+    p.add_argument("--target-fps", type=float, default=None, help="SetFolding target frames/s (required)")
+    p.add_argument("--clock-ns", type=float, default=None, help="clock period in ns (default: device's or 5)")
+    p.add_argument("--device", default=None, help="device whose budget the table records (nash hw devices)")
+    p.add_argument(
+        "--generation", choices=["current", "finn-0.9", "finn-plus"], default=None, help="default finn-plus"
+    )
+    p.add_argument("--recipe", default=None, help="default | reference (network structure and hw preset)")
+    p.add_argument("--config", default=None, help="HwConfig YAML/JSON (flags override it)")
+    p.add_argument("--out", default=None, help="write the table JSON here")
+    p.add_argument("--cache-dir", default=None, help="reuse a table built with identical settings from here")
+    p.add_argument("--workers", type=int, default=1, help="parallel export processes (default %(default)s)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``nash hw estimate`` and ``nash hw devices``."""
+    """Add ``nash hw estimate``, ``nash hw table`` and ``nash hw devices``."""
     hw = subparsers.add_parser("hw", help="FINN-style hardware estimate of a QONNX model")
     sub = hw.add_subparsers(dest="hw_command", metavar="HW_COMMAND")
     _add_estimate(sub)
+    _add_table(sub)
     dev = sub.add_parser("devices", help="list the FPGA device catalogue")
     dev.set_defaults(func=run)
     hw.set_defaults(func=lambda args: (hw.print_help(), 2)[1])
@@ -124,12 +162,66 @@ def _devices() -> int:
     return 0
 
 
+def _table(args: argparse.Namespace) -> int:
+    """``nash hw table``: build (or load from --cache-dir) the cost table, print it, write --out."""
+    from nash.config.hw import HwConfig
+    from nash.config.recipes import resolve_stage_config
+    from nash.errors import ConfigError
+    from nash.hw.table_build import build_cost_table
+    from nash.io import ensure_writable
+
+    fps = args.target_fps
+    if fps is None or not (math.isfinite(fps) and fps > 0):
+        raise ConfigError(
+            "nash hw table needs --target-fps N > 0 (SetFolding target of the deployed network)"
+        )
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    if args.out:
+        ensure_writable(args.out, kind="file")
+    cfg = resolve_stage_config(
+        HwConfig,
+        "hw",
+        path=args.config,
+        recipe=args.recipe,
+        fold="target_fps",
+        target_fps=fps,
+        clock_ns=args.clock_ns,
+        device=args.device,
+        generation=args.generation,
+    )
+    split = lambda text: [v.strip() for v in text.split(",") if v.strip()] if text else None  # noqa: E731
+    table = build_cost_table(
+        args.backbone,
+        version=args.strategy,
+        bits=args.bits,
+        bits_candidates=split(args.bits_candidates),
+        input_shape=args.input,
+        num_classes=args.classes,
+        width=args.width,
+        stem=args.stem,
+        recipe=cfg.recipe,
+        cell_layers=args.cell_layers,
+        hw=cfg,
+        ops=split(args.ops),
+        cache_dir=args.cache_dir,
+        progress=not args.no_progress,
+        workers=args.workers,
+    )
+    print(table.summary())
+    if args.out:
+        print(f"wrote {table.save(args.out)}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run ``nash hw estimate`` or ``nash hw devices``."""
+    """Run ``nash hw estimate``, ``nash hw table`` or ``nash hw devices``."""
     from nash.errors import ConfigError
 
     if args.hw_command == "devices":
         return _devices()
+    if args.hw_command == "table":
+        return _table(args)
     from nash.hw import estimate_model, write_estimate
 
     cfg = _config(args)

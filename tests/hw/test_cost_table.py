@@ -1,0 +1,233 @@
+"""Cost tables (``nash.hw.cost_table``, ``nash.hw.table_build``, ``nash hw table``).
+
+A small deployment keeps the builds short: ResNet18 with 2-layer cells (8 cells, normal and
+downsample), 3x32x32, width 8, 10 classes, small stem, SetFolding at 2,000 fps and 5 ns
+(finn-plus; the 3x3 convs fold to 98,304 of the 100,000 target cycles), ops max_pool_3x3 and
+conv_3x3 (conv_1x1 is always measured), per-cell bits w1a1 / w2a2 (reference) / w4a4. The table
+takes 19 exports; the checks below 10 more full estimates. Predictions are compared with full
+``nash.hw`` estimates of the same networks (same deterministic weights).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nash.config.hw import HwConfig
+from nash.errors import ConfigError, HardwareError
+from nash.hw.cost_table import RESOURCES, CostTable, bits_tag
+from nash.space import cell_edges, cell_specs, create_strategy
+
+pytest.importorskip("torch")
+
+from nash.hw.table_build import build_cost_table, estimate_networks  # noqa: E402
+
+HW = HwConfig(fold="target_fps", target_fps=2000, clock_ns=5.0)
+KW = dict(
+    version="v3",
+    bits="w2a2",
+    bits_candidates=[1, 2, 4],
+    input_shape="3x32x32",
+    num_classes=10,
+    width=8,
+    stem="small",
+    cell_layers=2,
+    hw=HW,
+    ops=["max_pool_3x3", "conv_3x3"],
+)
+WORKERS = 2  # spawned export processes (the machine has 2 cores)
+
+# Largest |predict - full estimate| over the 8 random genotypes of test_predict_matches_full_estimates
+# (measured: LUT 160 = 0.41 %, BRAM18 2 = 2.2 %, URAM 0, DSP 0, critical path 17,408 cycles = 0.67 %);
+# the tolerances are a little above.
+TOLERANCE = {"lut": 200.0, "bram18": 3.0, "uram": 0.0, "dsp": 0.0, "latency_cycles": 20_000.0}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cost_tables")
+
+
+@pytest.fixture(scope="module")
+def table(cache):
+    return build_cost_table("resnet18", **KW, cache_dir=cache, progress=False, workers=WORKERS)
+
+
+def _random_network(table: CostTable, rng: random.Random) -> tuple[list, list]:
+    """A valid v3 genotype (every node one allowed non-zero op from an earlier node) + random bits."""
+    strategy = create_strategy("v3")
+    cells = []
+    for spec in cell_specs("resnet18", 2):
+        edges = {(e.src, e.dst): e for e in cell_edges(spec)}
+        nodes = []
+        for j in range(1, spec.n_layers + 1):
+            choices = [
+                (op, i)
+                for i in range(j)
+                for op in strategy.candidates(edges[i, j])
+                if op != "zero"
+                and not strategy.forbidden(edges[i, j], op)
+                and table.allowed[table.row(spec.index, i, j), table.ops.index(op)]
+            ]
+            nodes.append(rng.choice(choices))
+        cells.append(nodes)
+    return cells, [rng.choice(table.bits) for _ in cells]
+
+
+ONE_EDGE = [
+    [("zero", 0), ("conv_3x3", 0)],
+    [("conv_1x1", 0), ("zero", 1)],
+    [("zero", 0), ("max_pool_3x3", 1)],
+]
+DISTINCT = [("conv_3x3", 0), ("max_pool_3x3", 1)]
+SHARED = [("conv_3x3", 0), ("conv_1x1", 0)]
+POOLS = [("max_pool_3x3", 0), ("max_pool_3x3", 0)]  # two identical pools of x0 merge into one
+EXACT = {  # reference bits; cell c of the 8 (downsample: 2, 4, 6) gets the c-th entry
+    "one edge per cell": [ONE_EDGE[c % 3] for c in range(8)],
+    "two edges per cell": [DISTINCT, POOLS, SHARED, DISTINCT, SHARED, POOLS, SHARED, POOLS],
+}
+
+
+@pytest.fixture(scope="module")
+def full(table):
+    """Full estimates of 8 random networks and of the EXACT ones, in one parallel batch."""
+    rng = random.Random(0)
+    randoms = [_random_network(table, rng) for _ in range(8)]
+    exact = [(cells, None) for cells in EXACT.values()]
+    out = estimate_networks(table.settings, randoms + exact, workers=WORKERS)
+    return list(zip(randoms, out[:8])), dict(zip(EXACT, zip(exact, out[8:])))
+
+
+def _errors(table: CostTable, network: tuple, truth: dict) -> dict[str, float]:
+    pred = table.predict(*network)
+    return {r: pred[r] - truth[r] for r in RESOURCES}
+
+
+def test_predict_matches_full_estimates(table, full):
+    randoms, _ = full
+    worst = dict.fromkeys(RESOURCES, 0.0)
+    for network, truth in randoms:
+        for r, err in _errors(table, network, truth).items():
+            worst[r] = max(worst[r], abs(err))
+        pred = table.predict(*network)
+        assert pred["max_cycles"] == truth["max_cycles"] and pred["fps"] == pytest.approx(truth["fps"])
+    assert len({tuple(b) for (_, b), _ in randoms}) > 1  # per-cell bits vary
+    for r in RESOURCES:
+        assert worst[r] <= TOLERANCE[r], (r, worst)
+
+
+@pytest.mark.parametrize("name", list(EXACT))
+def test_exact_where_claimed(table, full, name):
+    network, truth = full[1][name]
+    err = _errors(table, network, truth)
+    assert all(err[r] == 0 for r in ("lut", "bram18", "uram", "dsp")), err
+    if name == "one edge per cell":  # a single edge: the critical path is exact as well
+        assert err["latency_cycles"] == 0
+
+
+def test_base_original_and_structure(table):
+    assert np.array_equal(table.original, table.base)  # all nodes absent = the original ResNet
+    assert table.original_max_cycles == table.base_max_cycles <= table.target_cycles
+    zero = [[("zero", j) for j in range(n)] for n in table.cell_layers]
+    pred = table.predict(zero)
+    assert [pred[r] for r in RESOURCES] == table.base.tolist() and pred["meets_target"]
+    assert table.edges.shape == (8 * 3, 6, 5) and table.cell_bits.shape == (8, 3, 5)
+    assert table.bits == ("w1a1", "w2a2", "w4a4") and not table.cell_bits[:, 1].any()
+    # v3 forbids max_pool on a size-changing edge: no entry there, the conv ops have one
+    ds_row = table.row(2, 0, 1)
+    assert table.downsample[2] and not table.allowed[ds_row, table.ops.index("max_pool_3x3")]
+    assert table.allowed[ds_row, table.ops.index("conv_3x3")] and not table.allowed[:, 0].any()
+    with pytest.raises(HardwareError, match="max_pool_3x3 on x0->x1 has no entry"):
+        table.predict([[("max_pool_3x3", 0), ("conv_3x3", 1)]] * 8)
+    with pytest.raises(HardwareError, match="not in this cost table"):
+        table.predict(zero, ["w8a8"] * 8)
+    budget = {"device": "X", "lut": 1e5, "bram18": 100, "uram": 0, "dsp": 10, "utilization": 0.85}
+    util = dataclasses.replace(table, device_budget=budget).predict(zero)["utilization"]
+    assert util["lut"] == pytest.approx(table.base[0] / 1e5) and util["uram"] == 0.0
+
+
+def test_save_load_and_cache(table, cache, tmp_path, monkeypatch):
+    path = table.save(tmp_path / "t.json")
+    loaded = CostTable.load(path, table.settings)
+    assert loaded.to_dict() == table.to_dict()
+    network = ([[("conv_3x3", 0), ("max_pool_3x3", 1)]] * 8, ["w4a4"] * 8)
+    assert loaded.predict(*network) == table.predict(*network)
+    # a second build with the same settings loads the cache: no network is exported
+    import nash.hw.table_build as tb
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("exported although the table is cached")
+
+    monkeypatch.setattr(tb, "export_network", no_export)
+    again = build_cost_table("resnet18", **KW, cache_dir=cache, progress=False)
+    assert again.info["cache"] == "hit" and again.info["exports"] == 0
+    assert again.to_dict()["edges"] == table.to_dict()["edges"]
+    other = {**table.settings, "hw": {**table.settings["hw"], "target_fps": 1000.0}}
+    with pytest.raises(HardwareError, match=r"was built for hw\.target_fps=2000\.0, not 1000\.0"):
+        CostTable.load(path, other)
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("{not json", "is not valid JSON"),
+        ('{"kind": "nash-cost-table", "schema": 1}', "malformed cost table"),
+        ("[1, 2]", "not a nash cost table"),
+    ],
+)
+def test_corrupt_table_is_a_one_line_error(tmp_path, content, match):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(HardwareError, match=match) as exc:
+        CostTable.load(path)
+    assert "\n" not in str(exc.value) and "rebuild" in str(exc.value)
+    with pytest.raises(HardwareError, match="not found"):
+        CostTable.load(tmp_path / "missing.json")
+
+
+def test_truncated_arrays_are_refused(table, tmp_path):
+    data = table.to_dict()
+    data["edges"] = data["edges"][:-1]
+    path = tmp_path / "short.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(HardwareError, match="array edges has shape"):
+        CostTable.load(path)
+
+
+def test_cli_writes_the_table(table, cache, tmp_path, capsys):
+    from nash.cli import main
+
+    out = tmp_path / "table.json"
+    args = ["hw", "table", "--backbone", "resnet18", "--strategy", "v3", "--bits", "w2a2"]
+    args += ["--input", "3x32x32", "--classes", "10", "--width", "8", "--stem", "small", "--cell-layers", "2"]
+    args += ["--ops", "max_pool_3x3,conv_3x3", "--bits-candidates", "1,2,4", "--target-fps", "2000"]
+    args += ["--clock-ns", "5", "--cache-dir", str(cache), "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "original" in text and "base" in text and "cell 7 (normal, 2 nodes)" in text
+    assert CostTable.load(out, table.settings).to_dict()["cell_bits"] == table.to_dict()["cell_bits"]
+    assert main(["hw", "table", "--input", "3x32x32"]) == 2
+    assert "needs --target-fps" in capsys.readouterr().err
+
+
+def test_settings_are_checked():
+    with pytest.raises(ConfigError, match="fold=target_fps"):
+        build_cost_table("resnet18", hw=HwConfig(fold="max"))
+    with pytest.raises(ConfigError, match="strategy"):
+        build_cost_table("resnet18", version="o")
+    assert bits_tag(4) == "w4a4" and bits_tag("2") == "w2a2" and bits_tag((2, 4)) == "w2a4"
+    with pytest.raises(ConfigError):
+        bits_tag("w9a9")
+
+
+def test_cost_table_modules_do_not_import_torch():
+    code = "import sys, nash.hw.cost_table, nash.hw.table_build; print('torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "False"
