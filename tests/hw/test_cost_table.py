@@ -231,3 +231,24 @@ def test_cost_table_modules_do_not_import_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "False"
+
+
+def test_expected_of_a_one_hot_choice_is_predict(table, full):
+    for (cells, bits), _ in full[0][:3]:
+        q = np.zeros(table.allowed.shape)
+        for c, nodes in enumerate(cells):
+            for j, (op, i) in enumerate(nodes, start=1):
+                q[table.row(c, i, j), table.ops.index(op)] = 1.0
+        onehot = np.zeros((table.n_cells, len(table.bits)))
+        onehot[np.arange(table.n_cells), [table.bits.index(b) for b in bits]] = 1.0
+        pred = table.predict(cells, bits)
+        assert np.allclose(table.expected(q, onehot), [pred[r] for r in RESOURCES])
+    # two equally likely sources of one node: each source part counts with P(used) = 1/2
+    q = np.zeros(table.allowed.shape)
+    for c in range(table.n_cells):
+        q[table.row(c, 0, 1), table.ops.index("conv_1x1")] = 1.0
+        q[table.row(c, 0, 2), table.ops.index("conv_3x3")] = 0.5
+        q[table.row(c, 1, 2), table.ops.index("conv_3x3")] = 0.5
+    a = table.predict([[("conv_1x1", 0), ("conv_3x3", 0)]] * 8)
+    b = table.predict([[("conv_1x1", 0), ("conv_3x3", 1)]] * 8)
+    assert np.allclose(table.expected(q), [(a[r] + b[r]) / 2 for r in RESOURCES])

@@ -260,6 +260,35 @@ class CostTable:
         }
         return out
 
+    def expected(self, q: Any, bit_probs: Any = None) -> np.ndarray:
+        """(R,) expected cost of the derived network (the reference of the search's torch version).
+
+        Args:
+            q: (E, K) probability that node ``dst(e)`` keeps op ``k`` on edge ``e`` (each node's
+                non-zero entries sum to 1 in a derived network; column 0, ``zero``, is ignored).
+            bit_probs: (C, B) probability of each cell's bits (``None``: ``ref_bits``).
+
+        ``base + sum q * edges + sum_i P(x_i used) * sources + sum_(i,k) P((i, k) used) *
+        source_ops + sum bit_probs * cell_bits`` with ``P(x_i used) = 1 - prod_j (1 - sum_k
+        q[i->j, k])``: the nodes choose independently, and in a derived network every node has an
+        edge, so ``sources`` (not ``sources_bare``) applies. A one-hot ``q`` of a genotype gives
+        exactly :meth:`predict`'s resources.
+        """
+        q = np.array(q, dtype=float)
+        if q.shape != self.allowed.shape:
+            raise HardwareError(f"q has shape {q.shape}, the table {self.allowed.shape} (edges x ops)")
+        q[:, 0] = 0.0
+        cost = self.base + np.einsum("ek,ekr->r", q, self.edges)
+        keep = np.ones(self.sources.shape[:2])  # P(no edge leaves x_i)
+        np.multiply.at(keep, (self.edge_cell, self.edge_src), 1.0 - q.sum(axis=1))
+        cost = cost + np.einsum("cs,csr->r", 1.0 - keep, self.sources)
+        keep_op = np.ones(self.source_ops.shape[:3])  # P(no edge leaves x_i with op k)
+        np.multiply.at(keep_op, (self.edge_cell, self.edge_src), 1.0 - q)
+        cost = cost + np.einsum("csk,cskr->r", 1.0 - keep_op, self.source_ops)
+        if bit_probs is not None:
+            cost = cost + np.einsum("cb,cbr->r", np.asarray(bit_probs, dtype=float), self.cell_bits)
+        return cost
+
     def _chosen(self, c: int, nodes: Sequence[tuple[str, int]]) -> list[tuple[int, int, int, int]]:
         """(row, op column, source, node) of every non-zero node of cell ``c``."""
         n = self.cell_layers[c]
