@@ -1,28 +1,42 @@
-"""Training throughput (images/s) of w2a2 original vs NASH-v3 ResNet18 on CPU.
+"""Training throughput (images/s) of w2a2 original vs NASH-v3 ResNet18 on CPU, QAT vs plain float.
 
 Usage:
-    .venv/bin/python bench/train_bench.py [--steps 20] [--batch-size 64] [--width 16] [--threads 1]
+    .venv/bin/python bench/train_bench.py [--steps 20] [--chunk 2] [--batch-size 64] [--width 16]
+        [--threads 1] [--phase both]
 
 Times the real training step of ``nash.train`` (forward, loss, backward, SGD, scheduler) on 32x32
-one-channel inputs with the paper's reference NASH-v3 genotype, plus eval-mode inference. The
-first 300 training steps of a Brevitas model collect activation statistics (percentiles), so the
-numbers describe the start of training; later steps are somewhat faster.
+one-channel inputs with the paper's reference NASH-v3 genotype, for four networks: the w2a2 QAT
+original and NASH-v3 ResNet18, and the *float floor* of each -- a twin of the same network with
+every Brevitas layer swapped for its float module (``QuantConv2d`` -> ``nn.Conv2d``, ``QuantLinear``
+-> ``nn.Linear``, ``QuantReLU`` -> ``nn.ReLU``, ``QuantHardTanh`` -> ``nn.Hardtanh``,
+``QuantIdentity`` -> ``nn.Identity``; the adds become plain float adds), same weights, no quantisers.
+
+The four networks are timed interleaved (``--chunk`` steps of each in turn, until each has
+``--steps`` timed steps) so that load from other jobs on a shared machine hits them alike; the
+table gives medians over the chunks. Two phases of QAT are timed (``--phase``):
+
+* ``stats``: the first ``collect_stats_steps`` (300) training steps of a Brevitas model, during which
+  every activation quantiser computes a percentile of its input to initialise its scale -- the whole
+  of a short (demo, test) run;
+* ``learned``: afterwards, when the scales are learned parameters (the bench skips ahead by marking
+  the statistics collection as done).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import statistics
 import time
-from pathlib import Path
 
 import torch
+from brevitas.core.scaling import ParameterFromRuntimeStatsScaling
+from brevitas.nn import QuantConv2d, QuantHardTanh, QuantIdentity, QuantLinear, QuantReLU
 from torch import nn
 
 from nash.models import QuantSpec, build_model, count_params_macs
-from nash.space import load_reference_genotypes
+from nash.space import default_reference_path, load_reference_genotypes
 from nash.train import DistContext, build_optimizer, build_scheduler, evaluate, train_one_epoch
-
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "reference-genotypes.json"
 
 
 def _batches(n: int, batch: int, size: int, classes: int = 10) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -33,41 +47,140 @@ def _batches(n: int, batch: int, size: int, classes: int = 10) -> list[tuple[tor
     ]
 
 
-def _measure(model: nn.Module, args: argparse.Namespace) -> tuple[float, float]:
-    ctx = DistContext(device=torch.device("cpu"))
-    opt = build_optimizer(model, 0.05)
-    sched = build_scheduler(opt, args.steps + 3)
-    loss = nn.CrossEntropyLoss()
-    train_one_epoch(
-        model, _batches(3, args.batch_size, args.size), opt, sched, loss, ctx, epoch=0, progress=False
+def _float_module(m: nn.Module) -> nn.Module | None:
+    """The float module that replaces Brevitas layer ``m`` (same weights), or None if ``m`` is not one."""
+    if isinstance(m, QuantConv2d):
+        conv = nn.Conv2d(
+            m.in_channels,
+            m.out_channels,
+            m.kernel_size,
+            m.stride,
+            m.padding,
+            m.dilation,
+            m.groups,
+            bias=m.bias is not None,
+        )
+        conv.load_state_dict({k: v for k, v in m.state_dict().items() if k in ("weight", "bias")})
+        return conv
+    if isinstance(m, QuantLinear):
+        lin = nn.Linear(m.in_features, m.out_features, bias=m.bias is not None)
+        lin.load_state_dict({k: v for k, v in m.state_dict().items() if k in ("weight", "bias")})
+        return lin
+    if isinstance(m, QuantReLU):
+        return nn.ReLU()
+    if isinstance(m, QuantHardTanh):
+        return nn.Hardtanh()
+    if isinstance(m, QuantIdentity):
+        return nn.Identity()
+    return None
+
+
+def float_twin(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` with every Brevitas layer replaced by its float module (no quantisers).
+
+    Same architecture, same weights and BatchNorms; what remains is the plain-float cost of the
+    network, the floor that quantisation-aware training is compared with.
+    """
+    twin = copy.deepcopy(model)
+    for name, module in list(twin.named_modules()):
+        repl = _float_module(module)
+        if repl is None or not name:
+            continue
+        parent_name, _, attr = name.rpartition(".")
+        setattr(twin.get_submodule(parent_name) if parent_name else twin, attr, repl)
+    left = [n for n, m in twin.named_modules() if type(m).__module__.startswith("brevitas")]
+    if left:
+        raise RuntimeError(f"float twin still has Brevitas modules: {left[:3]}")
+    return twin
+
+
+def finish_stats(model: nn.Module) -> int:
+    """Mark the statistics collection of every runtime-stats quantiser as done (learned phase)."""
+    n = 0
+    for m in model.modules():
+        if isinstance(m, ParameterFromRuntimeStatsScaling) and m.counter < m.collect_stats_steps:
+            m.counter = m.collect_stats_steps  # the next training forward initialises the parameter
+            n += 1
+    return n
+
+
+class _Runner:
+    """One network with its optimizer; ``run(k)`` times ``k`` real training steps."""
+
+    def __init__(self, name: str, model: nn.Module, args: argparse.Namespace) -> None:
+        self.name, self.model, self.args = name, model.train(), args
+        self.ctx = DistContext(device=torch.device("cpu"))
+        self.opt = build_optimizer(model, 0.05)
+        self.sched = build_scheduler(self.opt, 10_000)
+        self.loss = nn.CrossEntropyLoss()
+        self.times: list[float] = []  # seconds per step, one entry per timed chunk
+
+    def run(self, data: list, record: bool = True) -> None:
+        start = time.perf_counter()
+        train_one_epoch(self.model, data, self.opt, self.sched, self.loss, self.ctx, epoch=0, progress=False)
+        if record:
+            self.times.append((time.perf_counter() - start) / len(data))
+
+    def step_s(self) -> float:
+        return statistics.median(self.times)
+
+    def eval_ips(self, data: list) -> float:
+        start = time.perf_counter()
+        evaluate(self.model, data, self.ctx)
+        ips = len(data) * self.args.batch_size / (time.perf_counter() - start)
+        self.model.train()
+        return ips
+
+
+def _phase(runners: list[_Runner], args: argparse.Namespace, phase: str) -> None:
+    data = _batches(args.chunk, args.batch_size, args.size)
+    for r in runners:  # warm-up (allocator, first-call overheads), not timed
+        r.times = []
+        if phase == "learned":
+            finish_stats(r.model)
+        r.run(_batches(2, args.batch_size, args.size), record=False)
+    for _ in range(max(1, args.steps // args.chunk)):
+        for r in runners:  # interleaved: A, B, C, D, A, B, ...
+            r.run(data)
+    bs = args.batch_size
+    res = {r.name: r for r in runners}
+    print(f"\n### {phase} phase ({len(runners[0].times)} chunks of {args.chunk} steps, medians)\n")
+    print(
+        "| model | float s/step | QAT s/step | float img/s | QAT img/s | QAT/float speed | QAT eval img/s |"
     )
-    data = _batches(args.steps, args.batch_size, args.size)
-    start = time.perf_counter()
-    train_one_epoch(model, data, opt, sched, loss, ctx, epoch=1, progress=False)
-    train_ips = args.steps * args.batch_size / (time.perf_counter() - start)
-    start = time.perf_counter()
-    evaluate(model, data, ctx)
-    eval_ips = args.steps * args.batch_size / (time.perf_counter() - start)
-    return train_ips, eval_ips
+    print("|---|---|---|---|---|---|---|")
+    for version in ("o", "v3"):
+        f, q = res[f"{version}-float"].step_s(), res[f"{version}-qat"].step_s()
+        ev = res[f"{version}-qat"].eval_ips(data)
+        print(
+            f"| {version} | {f:.3f} | {q:.3f} | {bs / f:.1f} | {bs / q:.1f} | {f / q:.2f}x | {ev:.1f} |",
+            flush=True,
+        )
+    o, v3 = res["o-qat"].step_s(), res["v3-qat"].step_s()
+    of, v3f = res["o-float"].step_s(), res["v3-float"].step_s()
+    print(f"\nv3/original speed: QAT {o / v3:.2f}x, float {of / v3f:.2f}x")
 
 
 def main() -> None:
-    """Run the benchmark and print a Markdown table."""
+    """Run the benchmark and print Markdown tables."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--steps", type=int, default=20, help="timed steps per network and phase")
+    p.add_argument("--chunk", type=int, default=2, help="steps per network before switching to the next")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--size", type=int, default=32)
-    p.add_argument("--threads", type=int, default=torch.get_num_threads())
-    p.add_argument("--reference", default=str(REFERENCE))
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--phase", choices=("stats", "learned", "both"), default="both")
+    p.add_argument("--reference", default=str(default_reference_path()))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     genotypes = {"o": None, "v3": load_reference_genotypes(args.reference, backbone="resnet18")["v3"]}
     print(
         f"w2a2 ResNet18, width {args.width}, {args.size}x{args.size}x1, batch {args.batch_size}, "
-        f"{args.threads} thread(s), {args.steps} timed steps"
+        f"{args.threads} thread(s), {args.steps} timed steps per network and phase"
     )
-    print("| model | params | MACs/img | train img/s | eval img/s |\n|---|---|---|---|---|")
+    runners = []
+    print("\n| model | params | MACs/img |\n|---|---|---|")
     for version, genotype in genotypes.items():
         torch.manual_seed(0)
         model = build_model(
@@ -80,8 +193,14 @@ def main() -> None:
             stem="small",
         )
         params, macs = count_params_macs(model.eval(), (1, args.size, args.size))
-        train_ips, eval_ips = _measure(model.train(), args)
-        print(f"| {version} | {params:,} | {macs:,} | {train_ips:.1f} | {eval_ips:.1f} |", flush=True)
+        print(f"| {version} | {params:,} | {macs:,} |")
+        runners += [
+            _Runner(f"{version}-float", float_twin(model), args),
+            _Runner(f"{version}-qat", model, args),
+        ]
+    phases = ("stats", "learned") if args.phase == "both" else (args.phase,)
+    for phase in phases:
+        _phase(runners, args, phase)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,40 @@ __all__ = ["NAS_OPS", "OP_BUILDERS", "create_op", "PoolOp", "FactorizedReduce"]
 NAS_OPS: tuple[str, ...] = OPS  # kept for callers of the old name
 
 
+def _exporting() -> bool:
+    return torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export()
+
+
+class _ChannelsLast(torch.autograd.Function):
+    """``x`` in channels-last layout; its gradient goes back in ``x``'s own (contiguous) layout.
+
+    (Autograd would hand back a channels-last gradient, and the convolutions upstream then pick
+    other kernels: same math, different rounding.)
+    """
+
+    @staticmethod
+    def forward(ctx: object, x: Tensor) -> Tensor:  # type: ignore[override]
+        return x.contiguous(memory_format=torch.channels_last)
+
+    @staticmethod
+    def backward(ctx: object, grad: Tensor) -> Tensor:  # type: ignore[override]
+        return grad.contiguous()
+
+
+def _pool(pool: nn.MaxPool2d, x: Tensor) -> Tensor:
+    """``pool(x)``; on CPU computed in channels-last memory layout, input and output gradient contiguous.
+
+    PyTorch's CPU max-pool kernel for channels-last tensors is vectorised over channels and, with
+    the layout conversions, forward + backward runs about 2x faster than the NCHW kernel at the
+    sizes of the NAS pool ops. Values and gradients are bit-identical (same window order, same
+    first-maximum rule for ties, same accumulation order of the input gradient). Export, non-CPU
+    devices and non-contiguous inputs use the plain call, so the exported graph is unchanged.
+    """
+    if x.device.type != "cpu" or x.dim() != 4 or not x.is_contiguous() or _exporting():
+        return pool(x)
+    return pool(_ChannelsLast.apply(x)).contiguous()
+
+
 class PoolOp(nn.Module):
     """kxk max pooling + BN; on a size-changing edge stride 2 and the output concatenated with itself."""
 
@@ -49,7 +83,7 @@ class PoolOp(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, C, H, W) -> (N, C or 2C, H / stride, W / stride)."""
-        y = self.pool(x)
+        y = _pool(self.pool, x)
         if self.duplicate:
             y = torch.cat([y, y], dim=1)  # both halves carry the same quantized values and scale
         return self.bn(y)
