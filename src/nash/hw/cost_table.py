@@ -27,27 +27,36 @@ was measured: ops that are not candidates of an edge, or that the strategy forbi
 and v3's derivation skips them), are 0 and not allowed; under v1 a forbidden op is replaced by
 ``conv_1x1`` after derivation, so its entry is ``conv_1x1``'s.
 
-What is exact and what approximates (measured by ``build_cost_table``'s networks against full
-estimates of the same networks; tests/hw/test_cost_table.py and bench/cost_table_bench.py):
+What is exact and what approximates. Measured against full ``nash.hw`` estimates of the same
+networks (same deterministic weights) at two scales: W8 = tests/hw/test_cost_table.py (ResNet18,
+2-layer cells, 3x32x32, width 8, 2,000 fps; 4-layer cells in the development runs), D =
+bench/cost_table_bench.py (ResNet18 3x224x224, 1000 classes, width 64, v3, w2a2, 324.5 fps, 5 ns,
+U250; predicted networks use 444-676 k LUT, 2.5-6.2 k BRAM18, 24.2-25.2 M cycles):
 
-* A single NAS edge: exact (``edges + sources_bare + source_ops`` is its measured delta), every
-  resource and the critical path, in every cell (cells are measured together and separated by the
-  graph's cut points; every other cell is checked to be unchanged).
-* Several edges in a cell, resources: exact except where FINN-level effects go beyond a shared
-  source. The per-source part is the saving when two edges share one source (the NAS activation
-  and the stream duplication); three edges from one source save exactly twice that (measured).
-  ``sources`` adds what a source costs when its own node has a NAS edge (always, in a derived
-  network): a raw odd node ``x1``/``x3`` (a conv output whose ReLU FINN folds into the conv)
-  costs far more as a source than an add output (-2,271 LUT in the last cell of a width-8 net).
-* Latency: the critical path of each cell adds over cells exactly; within a cell the table adds
-  the single-edge path deltas (a branch parallel to the main path lengthens it only when it is
-  longer), which is not exact: 0.4-0.8 % of the path at width 8 (the sign is not fixed).
+* One NAS edge per cell: exact, every resource and the critical path (``edges + sources_bare +
+  source_ops`` is the measured delta; cells are measured together, separated on the graph's cut
+  points, and every other cell is checked to be unchanged).
+* Several edges per cell at ``ref_bits``, resources: exact at both scales (W8: two-edge cells
+  with distinct sources, a shared source and two merged pools; D: a random v3 genotype, 0 LUT /
+  0 BRAM18 off). The source part is the saving when two edges share a source (its NAS activation
+  and stream duplication; three edges from one source save exactly twice that, W8). ``sources``
+  adds what a source costs when its own node has a NAS edge (always, in a derived network): a raw
+  odd node ``x1``/``x3`` is a conv output whose ReLU FINN folds into the conv, so reading it
+  costs far more than reading an add output (W8, last cell: 2,271 LUT more as a bare source).
+  Two max pools of one source are one pool after export (identical nodes merge), hence
+  ``source_ops``; without it W8 was off by 420-436 LUT (1.1 %) on such cells.
+* Latency: the critical path adds over cells exactly; within a cell the table adds single-edge
+  path deltas (a branch parallel to the main path lengthens it only where it is longer, and
+  several adds on one path stack), not exact: W8 up to 0.67 %, D up to 1.45 % (351 k of 24.2 M
+  cycles; the sign varies). The source parts carry no latency.
 * Bits: ``cell_bits[c, b]`` is measured with cell ``c`` at ``b`` and its neighbours at ``ref_bits``
-  in a network whose every node has a NAS edge (``conv_1x1`` from the node before): a NAS add at
-  every node changes what a main-bits change costs (at width 8 the all-absent context missed up
-  to 3.7 % LUT / 9.5 % BRAM18 on derived networks, this one 0.3 % / 1 BRAM18). Cell ``c``'s
-  output activation is the input of cell ``c+1``'s first conv (the head for the last cell), so
-  neighbours changing together interact; the first-order sum missed at most the numbers above.
+  in a network whose every node has a NAS edge (``conv_1x1`` from the node before), since a NAS
+  add at a node changes what that node's main-bits change costs: deltas taken with every node
+  absent missed up to 3.7 % LUT / 9.5 % BRAM18 on derived networks (W8, 4-layer cells), these
+  0.3 % / 1 BRAM18. Cell ``c``'s output activation is the input of cell ``c+1``'s first conv (the
+  head for the last cell): neighbours changing bits together interact, and that, with the edge
+  parts measured at ``ref_bits``, is the remaining error with random per-cell bits: W8 at most
+  160 LUT (0.41 %), 2 BRAM18 (2.2 % of ~90); D at most 2,737 LUT (0.40 %), 16 BRAM18 (0.33 %).
 * Folding: built with ``two_pass_relaxation`` off (every layer folded for the target alone).
   When ``max_cycles`` exceeds the target, FINN's second pass would fold every other layer to that
   slower rate, so the predicted resources are then an upper bound.
