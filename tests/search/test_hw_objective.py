@@ -7,6 +7,7 @@ tests/search/test_hw_search.py runs the search on a table built from nash.hw.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -159,3 +160,64 @@ def test_hw_weight_moves_alpha_and_bit_search_records_bits(fmnist_dir):
     assert genotype.meta["hw"]["objective"] == "lut" and "final_bit_probs" in genotype.meta
     again = dataclasses.replace(genotype)
     assert again.bits == genotype.bits
+
+
+def _real_table():
+    """A cost table built by nash.hw (ResNet18, v3, 3x32x32, width 4, 3000 fps, bits 1/2/4) and
+    committed, so the search's tests need no 5-minute build (tests/hw/test_cost_table.py builds)."""
+    from pathlib import Path
+
+    from nash.hw.cost_table import CostTable
+
+    return CostTable.load(Path(__file__).parent / "data" / "cost_table_r18_w4_32px.json")
+
+
+def test_torch_expected_cost_equals_the_table_reference():
+    table = _real_table()
+    hw = HwObjective(table, CELLS, {r: 1.0 for r in table.resources}, weight=1.0, bits=table.bits)
+    gen = torch.Generator().manual_seed(0)
+    mask = torch.tensor(table.allowed)
+    mask[:, 0] = True  # zero is a candidate everywhere
+    for _ in range(3):
+        logits = torch.randn(N_EDGES, len(OPS), generator=gen) * 2
+        probs = torch.softmax(logits.masked_fill(~mask, float("-inf")), dim=-1)
+        bit_probs = torch.softmax(torch.randn(len(CELLS), len(table.bits), generator=gen), dim=-1)
+        want = table.expected(hw.node_weights(probs).numpy(), bit_probs.numpy())
+        got = hw.expected(probs, bit_probs)
+        assert np.allclose(got.numpy(), want, rtol=1e-9)
+        # the derived (argmax) network's cost is the table's prediction of that network
+        cells = hw.derived_cells(probs)
+        bits = [table.bits[int(b)] for b in bit_probs.argmax(dim=1)]
+        pred = table.predict(cells, bits)
+        assert hw.derived(probs, bit_probs).tolist() == [pred[r] for r in table.resources]
+    # a one-hot distribution: expected == derived
+    onehot = torch.zeros(N_EDGES, len(OPS))
+    for rows in hw.cell_nodes:
+        for node_rows in rows:
+            onehot[node_rows[-1], OPS.index("conv_1x1")] = 1.0  # every node: conv_1x1 from x_{j-1}
+    assert np.allclose(hw.expected(onehot).numpy(), hw.derived(onehot).numpy())
+
+
+def test_run_search_with_a_table_file_writes_hw_records(fmnist_dir, tmp_path):
+    from nash.io import read_jsonl
+    from nash.search import run_search
+    from nash.space import Genotype
+
+    path = str(Path(__file__).parent / "data" / "cost_table_r18_w4_32px.json")
+    deploy = dict(hw_input="3x32x32", hw_classes=10, hw_width=4, hw_stem="small", hw_target_fps=3000.0)
+    cfg = _cfg(fmnist_dir, hw_objective="bram18+lut", hw_limit=1.2, hw_update_every=1, hw_table=path,
+               bits_candidates=(1, 2, 4), **deploy)  # fmt: skip
+    genotype = run_search(cfg, tmp_path, progress=False)
+    assert (tmp_path / "hw_table.json").exists()
+    row = read_jsonl(tmp_path / "log.jsonl")[0]
+    assert (
+        row["hw_lambda"] > 0
+        and row["hw_derived"] > 0
+        and set(row["hw_derived_resources"]) == {"bram18", "lut"}
+    )
+    assert len(genotype.meta["hw"]["history"]) == 3  # one lambda update per alpha step
+    assert len(genotype.bits) == 4 and Genotype.load(tmp_path / "genotype.json").bits == genotype.bits
+    # another deployment than the table's is refused, naming the setting
+    other = dataclasses.replace(cfg, hw_target_fps=1000.0)
+    with pytest.raises(Exception, match="target_fps"):
+        run_search(other, tmp_path / "other", progress=False)

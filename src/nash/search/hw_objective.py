@@ -9,6 +9,9 @@ classes, a target fps and clock, a device), read from a :class:`nash.hw.cost_tab
   with the highest probability ``p_{i->j}(k)``. Its differentiable relaxation weighs every
   ``(i, k)`` by ``q_j(i, k) = p_{i->j}(k) / sum_{i', k' != zero} p_{i'->j}(k')`` and adds
   ``q_j(i, k) * table.edges[i->j, k]`` over all of them;
+* what a source node ``x_i`` costs once however many edges leave it (its NAS activation, the
+  stream duplication; ``table.sources``) and what a (source, op) pair costs once (identical
+  max-pools merge; ``table.source_ops``) are weighted by ``P(used) = 1 - prod_j (1 - q_j(i))``;
 * each cell's main-branch bit width ``b`` adds ``pi_c(b) * table.cell_bits[c, b]`` with
   ``pi_c = softmax(beta_c)``;
 * the network's cost is ``table.base`` plus those terms, per resource.
@@ -98,14 +101,37 @@ class HwObjective:
                 f"{n_edges} edges x {len(OPS)} ops; build the table for the same backbone and cell_layers"
             )
         self.edges = torch.tensor(edges[:, :, cols])  # (E, K, R')
-        node, n_nodes = [], 0
+        allowed = getattr(table, "allowed", None)
+        self.allowed = None if allowed is None else torch.tensor(np.asarray(allowed, dtype=np.float64))
+        node: list[int] = []
+        n_nodes = 0
+        self.cell_nodes: list[list[list[int]]] = []  # per cell, per node j: its alpha rows (by source)
         for spec in cells:
+            rows: list[list[int]] = [[] for _ in range(spec.n_nodes)]
             for edge in cell_edges(spec):
+                rows[edge.dst - 1].append(len(node))
                 node.append(n_nodes + edge.dst - 1)
+            self.cell_nodes.append(rows)
             n_nodes += spec.n_nodes
         self.node = torch.tensor(node, dtype=torch.long)  # (E,) global node of each edge
         self.n_nodes = n_nodes
+        # shared per-source parts (NAS activation, stream duplication): counted once per used source
+        self.sources = self.source_ops = None
+        if getattr(table, "sources", None) is not None:
+            src = np.asarray(table.sources, dtype=np.float64)
+            n_src = src.shape[1]
+            src_of = [c * n_src + int(e.src) for c, spec in enumerate(cells) for e in cell_edges(spec)]
+            groups: list[list[int]] = [[] for _ in range(len(cells) * n_src)]
+            for row, g in enumerate(src_of):
+                groups[g].append(row)
+            width = max(1, max(len(g) for g in groups))
+            pad = len(node)  # index of an appended zero row
+            self.src_index = torch.tensor([g + [pad] * (width - len(g)) for g in groups], dtype=torch.long)
+            self.sources = torch.tensor(src[:, :, cols].reshape(len(cells) * n_src, -1))  # (C*S, R')
+            ops = np.asarray(table.source_ops, dtype=np.float64)[..., cols]
+            self.source_ops = torch.tensor(ops.reshape(len(cells) * n_src, ops.shape[2], -1))  # (C*S, K, R')
         self.cell_bits = None
+        self.bits: tuple[str, ...] = ()
         if bits is not None and len(bits) > 1:
             table_bits = list(getattr(table, "bits", ()) or ())
             absent = [b for b in bits if b not in table_bits]
@@ -116,6 +142,7 @@ class HwObjective:
                 )
             cb = np.asarray(table.cell_bits, dtype=np.float64)[:, [table_bits.index(b) for b in bits]]
             self.cell_bits = torch.tensor(cb[:, :, cols])  # (C, B, R')
+            self.bits = tuple(bits)
         self.history: list[dict[str, float]] = []
 
     @staticmethod
@@ -137,35 +164,73 @@ class HwObjective:
         return {r: (v if v > 0 else 1.0) for r, v in out.items()}
 
     def node_weights(self, probs: Tensor) -> Tensor:
-        """(E, K) ``q_j(i, k)``: each node's non-zero op probabilities renormalised over its edges."""
+        """(E, K) ``q_j(i, k)``: each node's non-zero op probabilities renormalised over its edges.
+
+        Ops the table marks as not ``allowed`` on an edge (the strategy's derivation skips them, e.g.
+        max-pool on a size-changing edge under v3) get no weight.
+        """
         p = probs.to(torch.float64).clone()
         p[:, _ZERO] = 0.0
+        if self.allowed is not None:  # ops the strategy's derivation never keeps on an edge (v2..v4)
+            p = p * self.allowed.to(p.device)
         total = torch.zeros(self.n_nodes, dtype=p.dtype, device=p.device).index_add_(
             0, self.node.to(p.device), p.sum(dim=1)
         )
         return p / total.clamp_min(1e-12)[self.node.to(p.device)].unsqueeze(1)
 
     def expected(self, probs: Tensor, bit_probs: Tensor | None = None) -> Tensor:
-        """(R',) expected cost (table units) of the derived network under ``probs`` (and ``bit_probs``)."""
+        """(R',) expected cost (table units) of the derived network under ``probs`` (and ``bit_probs``).
+
+        The torch twin of ``CostTable.expected``: own parts weighted by ``q``, each source's shared
+        part by ``P(used) = 1 - prod_j (1 - q_j(i))`` and each (source, op) part likewise.
+        """
         q = self.node_weights(probs)
-        cost = self.base.to(q.device) + torch.einsum("ek,ekr->r", q, self.edges.to(q.device))
+        dev = q.device
+        cost = self.base.to(dev) + torch.einsum("ek,ekr->r", q, self.edges.to(dev))
+        if self.sources is not None:
+            index = self.src_index.to(dev)
+            padded = torch.cat([q, q.new_zeros(1, q.shape[1])])  # (E + 1, K)
+            used = 1.0 - torch.prod(1.0 - padded.sum(dim=1)[index], dim=1)  # (C*S,)
+            cost = cost + used @ self.sources.to(dev)
+            used_op = 1.0 - torch.prod(1.0 - padded[index], dim=1)  # (C*S, K)
+            cost = cost + torch.einsum("sk,skr->r", used_op, self.source_ops.to(dev))
         if self.cell_bits is not None and bit_probs is not None:
-            cost = cost + torch.einsum("cb,cbr->r", bit_probs.to(q.dtype), self.cell_bits.to(q.device))
+            cost = cost + torch.einsum("cb,cbr->r", bit_probs.to(q.dtype), self.cell_bits.to(dev))
         return cost
 
+    def derived_cells(self, probs: Tensor) -> list[list[tuple[str, int]]]:
+        """Per cell, per node the kept ``(op, predecessor)``: the best non-zero (edge, op) of the node."""
+        q = self.node_weights(probs.detach()).cpu()
+        out = []
+        for rows in self.cell_nodes:
+            nodes = []
+            for node_rows in rows:
+                sub = q[node_rows]  # (j, K): edges x0..x_{j-1} -> x_j
+                i, k = divmod(int(sub.reshape(-1).argmax()), sub.shape[1])
+                nodes.append((OPS[k], i))
+            out.append(nodes)
+        return out
+
     def derived(self, probs: Tensor, bit_probs: Tensor | None = None) -> Tensor:
-        """(R',) cost of the argmax network: per node the best non-zero (edge, op), per cell the best bits."""
-        q = self.node_weights(probs.detach())
-        pick = torch.zeros_like(q)
-        for j in range(self.n_nodes):  # tiny (tens of nodes); derivation ties go to the first edge/op
-            rows = (self.node == j).nonzero().flatten()
-            sub = q[rows]
-            r, k = divmod(int(sub.reshape(-1).argmax()), sub.shape[1])
-            pick[rows[r], k] = 1.0
-        cost = self.base + torch.einsum("ek,ekr->r", pick.cpu(), self.edges)
+        """(R',) cost of the derived network: per node the best non-zero (edge, op), per cell the best bits.
+
+        With a real cost table this is ``CostTable.predict`` of that network (exact to the table).
+        """
+        cells = self.derived_cells(probs)
+        bits = None
         if self.cell_bits is not None and bit_probs is not None:
-            onehot = torch.nn.functional.one_hot(bit_probs.detach().argmax(dim=1).cpu(), bit_probs.shape[1])
-            cost = cost + torch.einsum("cb,cbr->r", onehot.to(cost.dtype), self.cell_bits)
+            bits = [self.bits[int(b)] for b in bit_probs.detach().argmax(dim=1).tolist()]
+        if hasattr(self.table, "predict"):
+            pred = self.table.predict(cells, bits)
+            return torch.tensor([pred[r] for r in self.columns], dtype=torch.float64)
+        onehot = torch.zeros_like(self.edges[:, :, 0])
+        for rows, nodes in zip(self.cell_nodes, cells):
+            for node_rows, (op, i) in zip(rows, nodes):
+                onehot[node_rows[i], OPS.index(op)] = 1.0
+        cost = self.base + torch.einsum("ek,ekr->r", onehot, self.edges)
+        if bits is not None:
+            idx = torch.tensor([self.bits.index(b) for b in bits])
+            cost = cost + self.cell_bits[torch.arange(len(bits)), idx].sum(dim=0)
         return cost
 
     def score(self, cost: Tensor) -> Tensor:

@@ -250,15 +250,17 @@ def run_search(
 def _hw_table(cfg: SearchConfig, out: Path, progress: bool) -> Any:
     """The run's cost table: ``out/hw_table.json`` (resume), ``cfg.hw_table``, or built (cached)."""
     from nash.hw.cost_table import CostTable
-    from nash.hw.table_build import build_cost_table
+    from nash.hw.table_build import build_cost_table, table_settings
 
+    settings = hw_table_settings(cfg)
+    wanted = table_settings(**settings)  # a table built for another deployment is refused
     kept = out / "hw_table.json"
     if kept.exists():
-        return CostTable.load(kept)
+        return CostTable.load(kept, settings=wanted)
     if cfg.hw_table:
-        table = CostTable.load(cfg.hw_table)
+        table = CostTable.load(cfg.hw_table, settings=wanted)
     else:
-        table = build_cost_table(**hw_table_settings(cfg), cache_dir=_cache_dir(), progress=progress)
+        table = build_cost_table(**settings, cache_dir=_cache_dir(), progress=progress)
     out.mkdir(parents=True, exist_ok=True)
     table.save(kept)
     return table
