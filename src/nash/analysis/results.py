@@ -47,6 +47,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "uram",
     "fits_device",
     "device",
+    "hw_scale",
     "status",
     "error_message",
     "genotype_path",

@@ -238,7 +238,7 @@ def estimate_table(rows: Sequence[Mapping[str, Any]], base: Path) -> tuple[list[
     """Per row: the hardware estimate's totals, layer count, bottleneck and device fit, or why absent."""
     keys = ("lut", "bram18", "dsp", "uram")
     headers = ["backbone", "version", "bits", "estimate", "layers", "bottleneck", *keys, "fps", "latency ms"]
-    headers += ["device", "fits"]
+    headers += ["device", "fits", "estimated"]
     body = []
     for r in rows:
         data, problem = _read_estimate(resolve_artefact(base, r.get("estimate_path")))
@@ -255,6 +255,7 @@ def estimate_table(rows: Sequence[Mapping[str, Any]], base: Path) -> tuple[list[
             + [fmt_column(k, totals.get(k)) for k in keys]
             + [fmt_column("fps", data.get("fps")), fmt_column("latency_ms", data.get("latency_ms"))]
             + [_device_name(data.get("device")), fmt(fits if isinstance(fits, bool) else None)]
+            + [str(r.get("hw_scale") or "trained export")]
         )
     return headers, body
 

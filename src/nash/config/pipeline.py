@@ -68,6 +68,11 @@ class ExperimentConfig:
     # Keys: target_fps, clock_ns, device, folding (`hw` = the hw stage's folding), n_check,
     # n_check_hw, mvau_wwidth_max, utilization, label_select (nash.pipeline.steps._FINN_KEYS)
     finn: dict[str, Any] | None = None
+    # estimate the hw stage at DEPLOYMENT scale: the trained cell's architecture (its genotype, bits,
+    # version) rebuilt untrained at this size and estimated with the `hw:` folding (the paper's Table
+    # II measures ImageNet-size networks; the accuracy still comes from the proxy training). Keys:
+    # input (CxHxW), classes, width, stem. None (no `deploy:` section): the trained export is estimated.
+    deploy: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         check_recipe(self.recipe)
@@ -104,6 +109,30 @@ class ExperimentConfig:
             raise ConfigError("backbones, versions and bits must each list at least one value")
         if len(set(self.versions)) != len(self.versions) or len(set(self.bits)) != len(self.bits):
             raise ConfigError("versions and bits must not repeat values")
+
+    def deploy_settings(self) -> dict[str, Any] | None:
+        """The ``deploy:`` section with every key resolved, or ``None`` when it is absent.
+
+        Raises:
+            ConfigError: an unknown key or a bad value (one line naming it).
+        """
+        if self.deploy is None:
+            return None
+        if not isinstance(self.deploy, dict):
+            raise ConfigError("deploy: expected a mapping such as {input: 3x224x224, classes: 1000}")
+        allowed = {"input": "3x224x224", "classes": 1000, "width": 64, "stem": "imagenet"}
+        bad = sorted(set(self.deploy) - set(allowed))
+        if bad:
+            raise ConfigError(f"deploy: unknown key {bad[0]!r}; valid keys: {', '.join(allowed)}")
+        out = allowed | dict(self.deploy)
+        from nash.hw.from_arch import parse_input_shape
+
+        parse_input_shape(str(out["input"]))
+        for key in ("classes", "width"):
+            if isinstance(out[key], bool) or not isinstance(out[key], int) or out[key] < 1:
+                raise ConfigError(f"deploy.{key}: must be a positive integer, got {out[key]!r}")
+        out["input"] = str(out["input"])
+        return out
 
     def grid(self) -> list[tuple[str, str, str]]:
         """All (backbone, version, bits) cells in a stable order."""

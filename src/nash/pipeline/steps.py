@@ -312,13 +312,41 @@ def _hw_config(ctx: Context) -> Any:
     return from_dict(HwConfig, dict(ctx.cfg.hw))
 
 
+def _hw_settings(ctx: Context, cell: Cell) -> dict[str, Any]:
+    settings = to_dict(_hw_config(ctx))
+    deploy = ctx.cfg.deploy_settings()
+    return settings if deploy is None else settings | {"deploy": deploy}
+
+
 def _hw_work(ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageResult], resume: bool) -> dict:
     from nash.hw import estimate_model, write_estimate
 
-    est = estimate_model(upstream["export"].files["onnx"], _hw_config(ctx))
+    deploy = ctx.cfg.deploy_settings()
+    source = upstream["export"].files["onnx"]
+    if deploy is not None:  # the cell's architecture rebuilt at deployment size (untrained weights)
+        from nash.hw.from_arch import export_arch
+
+        backbone, version, bits = cell
+        genotype = upstream["search"].files["genotype"] if "search" in upstream else None
+        source = export_arch(
+            backbone,
+            bits=bits,
+            input_shape=deploy["input"],
+            num_classes=deploy["classes"],
+            genotype=None if genotype is None else str(genotype),
+            strategy=None if genotype is None else ctx.cfg.strategy_of(version),
+            width=deploy["width"],
+            stem=deploy["stem"],
+            out_dir=str(out),
+            recipe=ctx.cfg.recipe,
+        )
+    est = estimate_model(source, _hw_config(ctx))
     write_estimate(est, out)
     totals = est.totals
     return {
+        "scale": "trained export"
+        if deploy is None
+        else f"deployed {deploy['input']}, {deploy['classes']} classes, width {deploy['width']}",
         "fps": est.fps,
         "latency_ms": est.latency_ms,
         "lut": totals.get("lut"),
@@ -333,6 +361,7 @@ def _hw_work(ctx: Context, cell: Cell, out: Path, upstream: Mapping[str, StageRe
 def _hw_fill(row: dict[str, Any], res: StageResult, ctx: Context) -> None:
     for k in ("fps", "latency_ms", "lut", "bram18", "dsp", "uram", "fits_device", "device"):
         row[k] = res.outputs.get(k)
+    row["hw_scale"] = res.outputs.get("scale", "trained export")
     row["estimate_path"] = _rel(ctx, res.files["estimate"])
 
 
@@ -445,7 +474,7 @@ STEPS: tuple[Step, ...] = (
         scope="cell",
         doing="estimating FINN hardware cost",
         files={"estimate": "estimate.json"},
-        settings=lambda ctx, cell: to_dict(_hw_config(ctx)),
+        settings=_hw_settings,
         work=_hw_work,
         inputs=lambda ctx, cell, up: {"onnx": up["export"].files["onnx"]},
         fill=_hw_fill,
