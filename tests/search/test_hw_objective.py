@@ -221,3 +221,27 @@ def test_run_search_with_a_table_file_writes_hw_records(fmnist_dir, tmp_path):
     other = dataclasses.replace(cfg, hw_target_fps=1000.0)
     with pytest.raises(Exception, match="target_fps"):
         run_search(other, tmp_path / "other", progress=False)
+
+
+def test_budget_projection_meets_the_limit_with_the_rule_kept():
+    from nash.space import Genotype, check_strategy_rule
+
+    table = _real_table()
+    gen = torch.Generator().manual_seed(3)
+    mask = torch.tensor(table.allowed)
+    mask[:, 0] = True
+    probs = torch.softmax(torch.randn(N_EDGES, len(OPS), generator=gen).masked_fill(~mask, float("-inf")), -1)
+    free = HwObjective(table, CELLS, {"bram18": 1.0}, weight=1.0)
+    cells = free.derived_cells(probs)
+    start = float(free.score(free.derived(probs)))
+    limit = start * 0.9
+    hw = HwObjective(table, CELLS, {"bram18": 1.0}, weight=1.0, limit=limit)
+    new, _, changes = hw.project(cells, probs)
+    pred = table.predict(new)
+    assert changes > 0 and pred["bram18"] / table.original[table.resources.index("bram18")] <= limit
+    check_strategy_rule(Genotype("resnet18", "v3", new).validate())
+    # already within the limit: unchanged
+    same, _, none = HwObjective(table, CELLS, {"bram18": 1.0}, weight=1.0, limit=start * 1.01).project(
+        cells, probs
+    )
+    assert none == 0 and same == cells

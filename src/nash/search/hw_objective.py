@@ -23,9 +23,11 @@ Each resource is divided by a normaliser - the original ResNet's cost at the sam
 Two modes (``SearchConfig``):
 
 * weighted: ``L = L_val + hw_weight * sum_r w_r * cost_r / norm_r`` (a fixed ``lambda``);
-* budget (``hw_limit`` set): the same term, but ``lambda`` is raised while the *derived* network's
-  normalised cost exceeds the limit and lowered while it is under it (NAF eq. 4: lambda follows the
-  gap between target and current hardware figures), every ``update_every`` alpha steps.
+* budget (``hw_limit`` set): the same term, applied only while the *derived* network's normalised
+  cost exceeds the limit, with ``lambda`` raised while it does and lowered while it is under (NAF
+  eq. 4: lambda follows the gap between target and current hardware figures), checked every
+  ``update_every`` alpha steps; a derived network still over the limit at the end is repaired by
+  :meth:`HwObjective.project` (the cheapest changes in log-probability per unit of cost saved).
 
 ``lambda = 0`` contributes exact zeros to the alpha gradient, so such a search equals the plain one.
 Nothing here touches the sampler's random numbers.
@@ -87,6 +89,7 @@ class HwObjective:
         self.rate = rate
         self.update_every = max(1, int(update_every))
         self.steps = 0
+        self.over = True  # budget mode: the derived network was over the limit at the last check
         cols = [resources.index(r) for r in self.objective]
         self.columns = tuple(self.objective)
         norms = self._norms(table, norm)
@@ -238,8 +241,13 @@ class HwObjective:
         return (self.weights.to(cost.device) * cost / self.norm.to(cost.device)).sum()
 
     def loss(self, probs: Tensor, bit_probs: Tensor | None = None) -> Tensor:
-        """``lambda * score(expected cost)`` as a float32 scalar (differentiable in both arguments)."""
-        return (self.lam * self.score(self.expected(probs, bit_probs))).to(torch.float32)
+        """``lambda * score(expected cost)`` as a float32 scalar (differentiable in both arguments).
+
+        Budget mode pushes only while the derived network is over the limit (last check): under
+        it, accuracy alone moves alpha, so the cost settles at the limit rather than below it.
+        """
+        weight = self.lam if (self.limit is None or self.over) else 0.0
+        return (weight * self.score(self.expected(probs, bit_probs))).to(torch.float32)
 
     def after_step(self, probs: Tensor, bit_probs: Tensor | None = None) -> None:
         """Count an alpha step; every ``update_every`` steps log the cost and (budget mode) move lambda."""
@@ -248,8 +256,73 @@ class HwObjective:
             return
         now = float(self.score(self.derived(probs, bit_probs)))
         if self.limit is not None:
-            self.lam *= (1.0 + self.rate) if now > self.limit else 1.0 / (1.0 + self.rate)
+            self.over = now > self.limit
+            self.lam *= (1.0 + self.rate) if self.over else 1.0 / (1.0 + self.rate)
         self.history.append({"step": self.steps, "derived_cost": now, "lambda": self.lam})
+
+    def project(
+        self,
+        cells: list[list[tuple[str, int]]],
+        probs: Tensor,
+        bits: list[str] | None = None,
+        bit_probs: Tensor | None = None,
+    ) -> tuple[list[list[tuple[str, int]]], list[str] | None, int]:
+        """Budget mode's last step: make a derived network over ``limit`` meet it.
+
+        Greedy: while the cost is over the limit, take the one change - another (edge, op) for one
+        node, or other bits for one cell - with the least loss of log-probability per unit of cost
+        saved; only ops the table allows there (the strategy's rule holds). Returns the cells, the
+        bits and the number of changes (0 when already within the limit).
+        """
+        if self.limit is None or not hasattr(self.table, "predict"):
+            return cells, bits, 0
+        q = self.node_weights(probs.detach()).cpu()
+        logq = torch.log(q.clamp_min(1e-12))
+        logb = None if bit_probs is None else torch.log(bit_probs.detach().cpu().clamp_min(1e-12))
+        cells = [list(c) for c in cells]
+        bits = None if bits is None else list(bits)
+
+        def cost(cs: list, bs: list | None) -> float:
+            pred = self.table.predict(cs, bs)
+            return float(self.score(torch.tensor([pred[r] for r in self.columns], dtype=torch.float64)))
+
+        now, changes = cost(cells, bits), 0
+        while now > self.limit:
+            best: tuple[float, Any] | None = None
+            for c, rows in enumerate(self.cell_nodes):
+                for n, node_rows in enumerate(rows):
+                    op, i = cells[c][n]
+                    here = float(logq[node_rows[i], OPS.index(op)])
+                    for i2, row in enumerate(node_rows):
+                        for k2 in range(1, len(OPS)):
+                            if (i2, k2) == (i, OPS.index(op)) or q[row, k2] <= 0:
+                                continue
+                            trial = [list(x) for x in cells]
+                            trial[c][n] = (OPS[k2], i2)
+                            saved = now - cost(trial, bits)
+                            if saved > 0:
+                                ratio = (here - float(logq[row, k2])) / saved
+                                if best is None or ratio < best[0]:
+                                    best = (ratio, ("node", c, n, (OPS[k2], i2)))
+                if bits is not None and logb is not None:
+                    for b2, tag in enumerate(self.bits):
+                        if tag == bits[c]:
+                            continue
+                        trial_bits = bits[:c] + [tag] + bits[c + 1 :]
+                        saved = now - cost(cells, trial_bits)
+                        if saved > 0:
+                            ratio = float(logb[c, self.bits.index(bits[c])] - logb[c, b2]) / saved
+                            if best is None or ratio < best[0]:
+                                best = (ratio, ("bits", c, tag))
+            if best is None:  # nothing left that saves cost: the limit cannot be met
+                break
+            change = best[1]
+            if change[0] == "node":
+                cells[change[1]][change[2]] = change[3]
+            else:
+                bits[change[1]] = change[2]
+            now, changes = cost(cells, bits), changes + 1
+        return cells, bits, changes
 
     def summary(self, probs: Tensor, bit_probs: Tensor | None = None) -> dict[str, Any]:
         """The ``log.jsonl`` fields: expected and derived cost per resource (normalised) and lambda."""
@@ -266,10 +339,11 @@ class HwObjective:
 
     def state_dict(self) -> dict[str, Any]:
         """``lambda`` and the step counter (what a resume needs)."""
-        return {"lambda": self.lam, "steps": self.steps, "history": list(self.history)}
+        return {"lambda": self.lam, "steps": self.steps, "over": self.over, "history": list(self.history)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict`."""
         self.lam = float(state["lambda"])
         self.steps = int(state["steps"])
+        self.over = bool(state.get("over", True))
         self.history = list(state.get("history", []))

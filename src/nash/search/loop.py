@@ -195,6 +195,20 @@ class SearchRun:
                 "history": self.hw.history,
             }
         bits = self.net.derived_bits()
+        if self.hw is not None and self.hw.limit is not None:  # budget mode: meet the limit
+            tags = None if bits is None or self.net.beta is None else [f"w{w}a{a}" for w, a in bits]
+            cells, tags, changes = self.hw.project(
+                [list(c) for c in genotype.cells], self.net.probabilities(), tags, bit_probs
+            )
+            if changes:
+                genotype = dataclasses.replace(genotype, cells=cells).validate()
+                if tags is not None:
+                    bits = tuple((int(t[1 : t.index("a")]), int(t[t.index("a") + 1 :])) for t in tags)
+            meta["hw"]["projection_changes"] = changes
+            pred = self.hw.table.predict(genotype.cells, None if self.net.beta is None else list(tags or []))
+            meta["hw"]["derived_final"] = float(
+                self.hw.score(torch.tensor([pred[r] for r in self.hw.columns], dtype=torch.float64))
+            )
         return dataclasses.replace(genotype, meta=meta, **({"bits": bits} if bits is not None else {}))
 
     def _dev(self, t: torch.Tensor) -> torch.Tensor:
