@@ -269,9 +269,10 @@ class HwObjective:
     ) -> tuple[list[list[tuple[str, int]]], list[str] | None, int]:
         """Budget mode's last step: make a derived network over ``limit`` meet it.
 
-        Greedy: while the cost is over the limit, take the one change - another (edge, op) for one
-        node, or other bits for one cell - with the least loss of log-probability per unit of cost
-        saved; only ops the table allows there (the strategy's rule holds). Returns the cells, the
+        Greedy: while the cost is over the limit, take one change - another (edge, op) for one
+        node, or other bits for one cell: the most likely change that alone meets the limit, or
+        else the one losing the least log-probability per unit of cost saved; only ops the table
+        allows there (the strategy's rule holds). Returns the cells, the
         bits and the number of changes (0 when already within the limit).
         """
         if self.limit is None or not hasattr(self.table, "predict"):
@@ -288,7 +289,16 @@ class HwObjective:
 
         now, changes = cost(cells, bits), 0
         while now > self.limit:
-            best: tuple[float, Any] | None = None
+            # (key, change): a change that alone meets the limit beats every other, the least
+            # log-probability lost first; otherwise the least loss per unit of cost saved
+            best: tuple[tuple[int, float], Any] | None = None
+
+            def consider(lost: float, saved: float, change: Any, now: float = now) -> None:
+                nonlocal best
+                key = (0, lost) if now - saved <= self.limit else (1, lost / saved)
+                if best is None or key < best[0]:
+                    best = (key, change)
+
             for c, rows in enumerate(self.cell_nodes):
                 for n, node_rows in enumerate(rows):
                     op, i = cells[c][n]
@@ -301,9 +311,7 @@ class HwObjective:
                             trial[c][n] = (OPS[k2], i2)
                             saved = now - cost(trial, bits)
                             if saved > 0:
-                                ratio = (here - float(logq[row, k2])) / saved
-                                if best is None or ratio < best[0]:
-                                    best = (ratio, ("node", c, n, (OPS[k2], i2)))
+                                consider(here - float(logq[row, k2]), saved, ("node", c, n, (OPS[k2], i2)))
                 if bits is not None and logb is not None:
                     for b2, tag in enumerate(self.bits):
                         if tag == bits[c]:
@@ -311,9 +319,8 @@ class HwObjective:
                         trial_bits = bits[:c] + [tag] + bits[c + 1 :]
                         saved = now - cost(cells, trial_bits)
                         if saved > 0:
-                            ratio = float(logb[c, self.bits.index(bits[c])] - logb[c, b2]) / saved
-                            if best is None or ratio < best[0]:
-                                best = (ratio, ("bits", c, tag))
+                            lost = float(logb[c, self.bits.index(bits[c])] - logb[c, b2])
+                            consider(lost, saved, ("bits", c, tag))
             if best is None:  # nothing left that saves cost: the limit cannot be met
                 break
             change = best[1]
