@@ -15,30 +15,8 @@ import random
 import time
 
 from nash.config.hw import HwConfig
-from nash.hw.cost_table import RESOURCES, CostTable
+from nash.hw.cost_table import RESOURCES, random_network
 from nash.hw.table_build import build_cost_table, estimate_networks
-from nash.space import cell_edges, cell_specs, create_strategy
-
-
-def random_network(table: CostTable, rng: random.Random, with_bits: bool) -> tuple[list, list | None]:
-    """A valid genotype of the table's strategy (one allowed non-zero op per node) and random bits."""
-    strategy = create_strategy(table.settings["version"])
-    cells = []
-    for spec in cell_specs(table.settings["backbone"], table.settings["cell_layers"]):
-        edges = {(e.src, e.dst): e for e in cell_edges(spec)}
-        nodes = []
-        for j in range(1, spec.n_layers + 1):
-            choices = [
-                (op, i)
-                for i in range(j)
-                for op in strategy.candidates(edges[i, j])
-                if op != "zero"
-                and not strategy.forbidden(edges[i, j], op)
-                and table.allowed[table.row(spec.index, i, j), table.ops.index(op)]
-            ]
-            nodes.append(rng.choice(choices))
-        cells.append(nodes)
-    return cells, [rng.choice(table.bits) for _ in cells] if with_bits else None
 
 
 def main(argv: list[str] | None = None) -> int:

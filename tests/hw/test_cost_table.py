@@ -23,8 +23,7 @@ import pytest
 
 from nash.config.hw import HwConfig
 from nash.errors import ConfigError, HardwareError
-from nash.hw.cost_table import RESOURCES, CostTable, bits_tag
-from nash.space import cell_edges, cell_specs, create_strategy
+from nash.hw.cost_table import RESOURCES, CostTable, bits_tag, random_network
 
 pytest.importorskip("torch")
 
@@ -63,23 +62,7 @@ def table(cache):
 
 def _random_network(table: CostTable, rng: random.Random) -> tuple[list, list]:
     """A valid v3 genotype (every node one allowed non-zero op from an earlier node) + random bits."""
-    strategy = create_strategy("v3")
-    cells = []
-    for spec in cell_specs("resnet18", 2):
-        edges = {(e.src, e.dst): e for e in cell_edges(spec)}
-        nodes = []
-        for j in range(1, spec.n_layers + 1):
-            choices = [
-                (op, i)
-                for i in range(j)
-                for op in strategy.candidates(edges[i, j])
-                if op != "zero"
-                and not strategy.forbidden(edges[i, j], op)
-                and table.allowed[table.row(spec.index, i, j), table.ops.index(op)]
-            ]
-            nodes.append(rng.choice(choices))
-        cells.append(nodes)
-    return cells, [rng.choice(table.bits) for _ in cells]
+    return random_network(table, rng)
 
 
 ONE_EDGE = [

@@ -80,7 +80,7 @@ from nash.io import atomic_write_json
 from nash.space.ops import OPS, canonical_op
 from nash.space.quant import parse_bits
 
-__all__ = ["CostTable", "RESOURCES", "TABLE_SCHEMA", "settings_key", "bits_tag"]
+__all__ = ["CostTable", "RESOURCES", "TABLE_SCHEMA", "settings_key", "bits_tag", "random_network"]
 
 RESOURCES: tuple[str, ...] = ("lut", "bram18", "uram", "dsp", "latency_cycles")
 TABLE_SCHEMA = 1
@@ -522,3 +522,30 @@ def _first_difference(have: Any, want: Any, prefix: str = "") -> tuple[str, Any,
             if _canonical(have.get(key)) != _canonical(want.get(key)):
                 return _first_difference(have.get(key), want.get(key), f"{prefix}{key}.")
     return prefix.rstrip(".") or "settings", have, want
+
+
+def random_network(table: CostTable, rng: Any, with_bits: bool = True) -> tuple[list, list | None]:
+    """A random valid genotype of the table's strategy and, with ``with_bits``, random per-cell bits.
+
+    Every node gets one non-zero op from an earlier node that the strategy allows there and the
+    table has an entry for (``rng``: a ``random.Random``). For tests and benchmarks of ``predict``.
+    """
+    from nash.space import cell_edges, cell_specs, create_strategy
+
+    strategy = create_strategy(table.settings["version"])
+    cells = []
+    for spec in cell_specs(table.settings["backbone"], table.settings["cell_layers"]):
+        edges = {(e.src, e.dst): e for e in cell_edges(spec)}
+        nodes = []
+        for j in range(1, spec.n_layers + 1):
+            choices = [
+                (op, i)
+                for i in range(j)
+                for op in strategy.candidates(edges[i, j])
+                if op != "zero"
+                and not strategy.forbidden(edges[i, j], op)
+                and table.allowed[table.row(spec.index, i, j), table.ops.index(op)]
+            ]
+            nodes.append(rng.choice(choices))
+        cells.append(nodes)
+    return cells, [rng.choice(table.bits) for _ in cells] if with_bits else None
