@@ -17,9 +17,13 @@ demo: setup
 
 # The report's real-browser test needs Debian's chromium (installed here when root+apt; skipped with a
 # reason otherwise, an error when NASH_REQUIRE_BROWSER=1 as in CI).
+# JOBS pytest-xdist workers (each runs torch on one thread, tests/conftest.py); tests of one file, or
+# of one xdist_group, stay on one worker so shared fixtures are built once. `make test JOBS=0` runs
+# in one process.
+JOBS ?= 2
 test: setup
 	@bash scripts/install-browser.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup --no-loadscope-reorder
 
 lint: setup
 	$(BIN)/ruff check src tests bench && $(BIN)/ruff format --check src tests bench

@@ -4,6 +4,9 @@ Each test builds the exported model with ``nash.finn.build`` and checks what the
 one dataflow partition, every node in it a FINN+ HW layer, only the documented input transpose
 outside, FINN+'s estimate reports with positive cycles, and the integer-graph check agreeing with
 PyTorch on >= 99.9 % of a few hundred Fashion-MNIST test images.
+
+The original's build is the session fixture ``finn_original`` (tests/conftest.py, tests/finn_runs.py):
+tests/hw/test_finn_plus.py compares ``nash.hw``'s estimate with the same build.
 """
 
 from __future__ import annotations
@@ -13,10 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from finn_runs import N_CHECK, N_CHECK_HW, TARGET_FPS, build_with_check
 from nash.finn.steps import HW_DOMAIN
-
-N_CHECK = 300
-N_CHECK_HW = 4  # the HW-layer graph runs FINN+'s Python layer models image by image
 
 
 def _assert_build(out: Path, summary: dict) -> None:
@@ -66,34 +67,17 @@ def _assert_build(out: Path, summary: dict) -> None:
     assert check["hw"]["top1_agreement_streamlined"] == 1.0
 
 
-def _build_and_check(run: Path) -> dict:
-    """``nash.finn.build`` of a trained run's export at 2000 fps / 5 ns, with the integer check."""
-    from nash.finn import build
-
-    out = run / "finn"
-    summary = build(
-        run / "model.onnx",
-        out,
-        target_fps=2000,
-        clock_ns=5.0,
-        checkpoint=run / "best.pt",
-        n_check=N_CHECK,
-        n_check_hw=N_CHECK_HW,
-        progress=False,
-    )
-    _assert_build(out, summary)
-    return summary
-
-
-def test_build_original_resnet18(trained_original: Path) -> None:
-    summary = _build_and_check(trained_original)
+def test_build_original_resnet18(finn_original: tuple[Path, dict]) -> None:
+    run, summary = finn_original
+    _assert_build(run / "finn", summary)
     assert summary["nodes"]["hw_layer_kinds"]["ElementwiseAdd_hls"] == 8  # one per basic block
-    assert summary["performance"]["fps"] >= 2000 * 0.9
+    assert summary["performance"]["fps"] >= TARGET_FPS * 0.9
 
 
 @pytest.mark.slow
 def test_build_nash_v3_resnet18(trained_v3: Path) -> None:
-    summary = _build_and_check(trained_v3)
+    summary = build_with_check(trained_v3)
+    _assert_build(trained_v3 / "finn", summary)
     kinds = summary["nodes"]["hw_layer_kinds"]
     assert kinds.get("Pool_hls", 0) >= 1  # the max-pool NAS edges
     assert kinds["ElementwiseAdd_hls"] > 8  # residual adds + cascaded NAS adds

@@ -95,7 +95,13 @@ def finn_plus(onnx_path: Path, out: Path, target_fps: float, clock_ns: float = 5
     """FINN+ (``nash.finn.build``, with LabelSelect) at ``target_fps``: summary + final folding config."""
     from nash.finn import build
 
-    summary = build(onnx_path, out, target_fps=target_fps, clock_ns=clock_ns, progress=False)
+    return finn_plus_result(
+        build(onnx_path, out, target_fps=target_fps, clock_ns=clock_ns, progress=False), out
+    )
+
+
+def finn_plus_result(summary: dict[str, Any], out: Path) -> dict[str, Any]:
+    """``finn_plus``'s result for a FINN+ build already in ``out`` (``summary``: its ``finn_build.json``)."""
     dataflow = out / "intermediate_models" / "dataflow.onnx"
     return {
         "summary": summary,

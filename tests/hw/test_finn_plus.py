@@ -1,7 +1,7 @@
 """``nash hw estimate --generation finn-plus`` equals FINN+ 1.6.1 layer by layer (issue 10, item 4).
 
-Each network is exported (untrained) and compiled by FINN+ through ``nash.finn.build`` at a target
-fps (FINN+'s own SetFolding). Then, on the same file:
+Each network is exported (untrained, but for the original ResNet18: see below) and compiled by FINN+
+through ``nash.finn.build`` at a target fps (FINN+'s own SetFolding). Then, on the same file:
 
 * ``test_same_folding_same_costs``: FINN+'s final folding config is applied to our lowering
   (``--folding``, node names mapped onto ours by graph structure, ``finn_plus.match``); every layer
@@ -13,8 +13,10 @@ fps (FINN+'s own SetFolding). Then, on the same file:
 
 Networks, all in the default run (issue 10: the comparison runs in CI): Brevitas's cnv_1w1a (3000 fps
 at 5 ns, the issue's case) and tfc_2w2a, our original and NASH-v3 ResNet18 (w2a2, width 8, 1x32x32;
-the v3 pair takes about 2.5 min on the 2-core machine, most of it FINN+'s streamlining). Nothing is
-cached across runs.
+the v3 pair takes about 2.5 min on the 2-core machine, most of it FINN+'s streamlining). The original
+ResNet18 is the trained one of tests/finn/test_build_resnet.py, compiled once per session at 2000 fps
+(session fixture ``finn_original``; under xdist both files' tests of it run on one worker); the
+others are exported untrained. Nothing is cached across runs.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ pytest.importorskip("torch")
 
 import finn_plus as fp  # noqa: E402  (tests/hw on sys.path, conftest.py)
 
+SHARED = None  # the network comes from the session fixture finn_original (a trained export, built once)
 NETWORKS = {
     "cnv_1w1a": (lambda out: fp.export_brevitas("cnv_1w1a", out), 3000.0),
     "tfc_2w2a": (lambda out: fp.export_brevitas("tfc_2w2a", out), 100_000.0),
-    "resnet18-o": (lambda out: fp.export_resnet("o", out), 1000.0),
+    "resnet18-o": (SHARED, 2000.0),
     "resnet18-v3": (lambda out: fp.export_resnet("v3", out), 1000.0),
 }
 PARAMS = list(NETWORKS)
@@ -39,25 +42,29 @@ PARAMS = list(NETWORKS)
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Network -> (onnx path, FINN+ result), each built once per test session."""
+    """``runs(net, request)`` -> (onnx path, FINN+ result, target fps), each built once per session."""
     root = tmp_path_factory.mktemp("finn_plus")
     cache: dict = {}
 
-    def get(net: str):
+    def get(net: str, request: pytest.FixtureRequest):
         if net not in cache:
             export, fps = NETWORKS[net]
-            d = root / net
-            d.mkdir()
-            path = export(d)
-            cache[net] = (path, fp.finn_plus(path, d / "finn", fps), fps)
+            if export is SHARED:
+                run, summary = request.getfixturevalue("finn_original")
+                cache[net] = (run / "model.onnx", fp.finn_plus_result(summary, run / "finn"), fps)
+            else:
+                d = root / net
+                d.mkdir()
+                path = export(d)
+                cache[net] = (path, fp.finn_plus(path, d / "finn", fps), fps)
         return cache[net]
 
     return get
 
 
 @pytest.mark.parametrize("net", PARAMS)
-def test_same_folding_same_costs(net, runs):
-    path, finn, _ = runs(net)
+def test_same_folding_same_costs(net, runs, request):
+    path, finn, _ = runs(net, request)
     est = fp.ours(path, finn["folding_file"], graph=finn["graph"])
     result = fp.compare(est, finn["summary"], finn["threshold_bits"])
     assert result["kinds_equal"], fp.table(result)
@@ -68,11 +75,11 @@ def test_same_folding_same_costs(net, runs):
 
 
 @pytest.mark.parametrize("net", PARAMS)
-def test_set_folding_matches(net, runs):
+def test_set_folding_matches(net, runs, request):
     from nash.config.hw import HwConfig
     from nash.hw import estimate_model
 
-    path, finn, fps = runs(net)
+    path, finn, fps = runs(net, request)
     cfg = HwConfig(fold="target_fps", target_fps=fps, clock_ns=5.0, generation="finn-plus", label_select=True)
     est = estimate_model(path, cfg)
     theirs = json.loads(finn["folding_file"].read_text())

@@ -9,7 +9,8 @@
 
 A few training steps of the original and the NASH-v3 network give bit-identical weights to stock
 Brevitas (the code before issue 14), runs are deterministic given the seed, and a short real
-training reaches the same accuracy.
+training reaches the same accuracy (``-m slow``; the default run's accuracy check of this code is
+tests/train/test_accuracy.py).
 """
 
 from __future__ import annotations
@@ -268,8 +269,13 @@ def test_training_is_deterministic(version, reference_genotypes):
 # --- (c) accuracy on real data ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_original_w2a2_still_learns_fashion_mnist(tmp_path: Path, fmnist_dir: Path):
     """w2a2 original ResNet18 (width 8, small stem), 150 steps of 32 real Fashion-MNIST images.
+
+    Slow (issue 14, test time): in the default run tests/train/test_accuracy.py::
+    test_original_w2a2_reaches_70_cli_and_eval trains the same network with the same settings and the
+    same fast QAT code for 400 steps and must reach 70 %.
 
     Top-1 on 1,000 test images, one torch thread, seed 0: 65.5 % before issue 14 (stock Brevitas
     kthvalue percentile and IntQuant, NCHW pool) and 65.5 % after -- the same run bit for bit

@@ -1,9 +1,11 @@
 """QAT of w2a2 original and NASH ResNet18 (width 8, small stem) on real Fashion-MNIST, on CPU.
 
-Each model sees 12,800 training images (2 epochs of 6,400, 400 steps of 32) and must reach 70 %
-top-1 on 1,000 test images (chance: 10 %); measured 74.8 % (original) and 77.2 % (NASH-v3) with one
-torch thread. A shorter run (160 steps) was tried as the default and reached only 60-69 %, so the
-issue's 70 % bar is held by these tests in the default run.
+Each model must reach 70 % top-1 on 1,000 test images (chance: 10 %), the issue's bar, in the default
+run. The original sees 12,800 training images (2 epochs of 6,400, 400 steps of 32): measured 74.3 %
+with one torch thread (74.8 % before issue 14's QAT changes); 300 steps reached only 71.6 % and
+160 steps 60.5 %, too close to or under the bar. NASH-v3 learns faster per step and sees 9,600 images
+(2 epochs of 4,800, 300 steps of 32): measured 80.1 % (400 steps: 78.6 %, 250 steps: 76.3 %, 160
+steps: 69.3 %). Under xdist the two tests are separate units of work (tests/conftest.py, GROUPS).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from nash.space import load_reference_genotypes
 from nash.train import evaluate_checkpoint, run_training
 
 LONG = {"epochs": 2, "train_subset": 6400, "batch_size": 32}  # 400 steps
+LONG_V3 = {"epochs": 2, "train_subset": 4800, "batch_size": 32}  # 300 steps
 
 
 def _cli_args(out: Path, root: Path, size: dict) -> list[str]:
@@ -95,8 +98,8 @@ def _nash_v3(tmp_path: Path, root: Path, ref: Path, size: dict, threshold: float
 
 
 def test_original_w2a2_reaches_70_cli_and_eval(tmp_path: Path, fmnist_dir: Path, capsys) -> None:
-    _original_via_cli(tmp_path, fmnist_dir, LONG, 70.0, capsys)
+    _original_via_cli(tmp_path, fmnist_dir, LONG, 70.0, capsys)  # measured 74.3 %
 
 
 def test_nash_v3_w2a2_reaches_70(tmp_path: Path, fmnist_dir: Path, reference_genotypes_path: Path) -> None:
-    _nash_v3(tmp_path, fmnist_dir, reference_genotypes_path, LONG, 70.0)
+    _nash_v3(tmp_path, fmnist_dir, reference_genotypes_path, LONG_V3, 70.0)  # measured 80.1 %
