@@ -7,7 +7,11 @@ batches for every variant, interleaved step by step in one process so machine lo
 * ``hw``         - the same plus the expected-cost term (``hw_objective: bram18``, lambda 1) read from
   a cost table of the deployed ResNet18 (the table is built once, or loaded with ``--table``);
 * ``hw+bits``    - the hardware term and a per-cell bit-width choice (``bits_candidates: 2,4``),
-  which also costs a second, gradient-free cell pass per alpha step (reported, not in the ratio).
+  which also costs a second, gradient-free cell pass per alpha step (reported, not in the ratio);
+* ``hw-fit``     - device-fit mode on a fit ladder (default: the committed 5-level ladder of
+  tests/search/data, Pynq-Z1), refreshed after *every* alpha step (``hw_update_every: 1``, the
+  worst case; NAF refreshes every 20 batches): the refresh derives the network and predicts it at
+  every level.
 
 Run: ``.venv/bin/python bench/hw_search_bench.py`` (``--tiny`` to check it works). The table is
 cached in ``$NASH_CACHE_DIR`` (default ~/.cache/nash); the first run builds it (~minutes at
@@ -48,6 +52,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--table", default=None, help="cost table JSON (nash hw table)")
+    ap.add_argument(
+        "--ladder",
+        default=str(Path(__file__).resolve().parents[1] / "tests/search/data/fit_ladder_r18_w4_32px.json"),
+        help="fit ladder JSON for the hw-fit variant (nash hw table --fit-levels)",
+    )
     ap.add_argument("--small-table", action="store_true", help="deploy at 3x32x32 / width 8 (fast build)")
     ap.add_argument("--tiny", action="store_true", help="width 4, batch 8, 3 steps, small table")
     args = ap.parse_args()
@@ -67,6 +76,12 @@ def main() -> None:
         "hw": SearchConfig(**base, hw_weight=1.0),
         "hw+bits": SearchConfig(**base, hw_weight=1.0, bits_candidates=(2, 4)),
     }
+    from nash.hw.fit_ladder import FitLadder
+
+    ladder = FitLadder.load(args.ladder)
+    fit_cfg = {**base, "hw_objective": "lut+bram18", "hw_device": ladder.budget["device"]}
+    fit_cfg["hw_target_fps"] = ladder.levels[-1]
+    variants["hw-fit"] = SearchConfig(**fit_cfg, hw_weight=1.0, hw_fit=True, hw_update_every=1)
     t0 = time.perf_counter()
     table = _table(variants["hw"], args.table)
     table_bits = _table(variants["hw+bits"], args.table) if not args.table else table
@@ -76,7 +91,8 @@ def main() -> None:
         torch.manual_seed(0)
         strategy = build_strategy(cfg)
         net = build_supernet(cfg, 10, 3, strategy)
-        hw = build_hw_objective(cfg, table_bits if name == "hw+bits" else table)
+        tables = {"hw+bits": table_bits, "hw-fit": ladder}
+        hw = build_hw_objective(cfg, tables.get(name, table))
         runs[name] = (
             net,
             Architect(net, 3e-4, (0.0, 0.999), 1e-3, hw=hw),

@@ -27,9 +27,11 @@ from nash.hw.cost_table import RESOURCES, CostTable, bits_tag, random_network
 
 pytest.importorskip("torch")
 
-from nash.hw.table_build import build_cost_table, estimate_networks  # noqa: E402
+from nash.hw.fit_ladder import FitLadder, check_levels, default_levels  # noqa: E402
+from nash.hw.table_build import build_cost_table, build_fit_ladder, estimate_networks  # noqa: E402
 
-HW = HwConfig(fold="target_fps", target_fps=2000, clock_ns=5.0)
+HW = HwConfig(fold="target_fps", target_fps=2000, clock_ns=5.0, device="Pynq-Z1")
+LEVELS = (2000.0, 4000.0, 8000.0)  # the device-fit ladder; the table is its 2,000 fps level
 KW = dict(
     version="v3",
     bits="w2a2",
@@ -48,6 +50,10 @@ WORKERS = 2  # spawned export processes (the machine has 2 cores)
 # (measured: LUT 160 = 0.41 %, BRAM18 2 = 2.2 %, URAM 0, DSP 0, critical path 17,408 cycles = 0.67 %);
 # the tolerances are a little above.
 TOLERANCE = {"lut": 200.0, "bram18": 3.0, "uram": 0.0, "dsp": 0.0, "latency_cycles": 20_000.0}
+# At faster targets more layers fold wide and interact more (measured on the same 8 networks, 1,000 /
+# 2,000 / 4,000 / 8,000 fps: LUT 0.24 / 0.41 / 0.73 / 1.68 %, BRAM18 2.2-3.2 % = 2-3 blocks, critical
+# path 0.43 / 0.67 / 1.09 / 4.13 %): relative tolerances for every level of the ladder.
+LEVEL_TOLERANCE = {"lut": 0.02, "bram18": 0.04, "uram": 0.0, "dsp": 0.0, "latency_cycles": 0.05}
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +62,15 @@ def cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def table(cache):
-    return build_cost_table("resnet18", **KW, cache_dir=cache, progress=False, workers=WORKERS)
+def ladder(cache):
+    return build_fit_ladder(
+        "resnet18", fps_levels=LEVELS, **KW, cache_dir=cache, progress=False, workers=WORKERS
+    )
+
+
+@pytest.fixture(scope="module")
+def table(ladder):
+    return ladder.tables[LEVELS.index(2000.0)]
 
 
 def _random_network(table: CostTable, rng: random.Random) -> tuple[list, list]:
@@ -85,7 +98,8 @@ def full(table):
     rng = random.Random(0)
     randoms = [_random_network(table, rng) for _ in range(8)]
     exact = [(cells, None) for cells in EXACT.values()]
-    out = estimate_networks(table.settings, randoms + exact, workers=WORKERS)
+    out = estimate_networks(table.settings, randoms, workers=WORKERS, levels=LEVELS, fit=True)
+    out += estimate_networks(table.settings, exact, workers=WORKERS)
     return list(zip(randoms, out[:8])), dict(zip(EXACT, zip(exact, out[8:])))
 
 
@@ -200,7 +214,8 @@ def test_cli_writes_the_table(table, cache, tmp_path, capsys):
     args = ["hw", "table", "--backbone", "resnet18", "--strategy", "v3", "--bits", "w2a2"]
     args += ["--input", "3x32x32", "--classes", "10", "--width", "8", "--stem", "small", "--cell-layers", "2"]
     args += ["--ops", "max_pool_3x3,conv_3x3", "--bits-candidates", "1,2,4", "--target-fps", "2000"]
-    args += ["--clock-ns", "5", "--cache-dir", str(cache), "--out", str(out), "--no-progress"]
+    args += ["--clock-ns", "5", "--device", "Pynq-Z1", "--cache-dir", str(cache), "--out", str(out)]
+    args += ["--no-progress"]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "original" in text and "base" in text and "cell 7 (normal, 2 nodes)" in text
@@ -245,3 +260,98 @@ def test_expected_of_a_one_hot_choice_is_predict(table, full):
     a = table.predict([[("conv_1x1", 0), ("conv_3x3", 0)]] * 8)
     b = table.predict([[("conv_1x1", 0), ("conv_3x3", 1)]] * 8)
     assert np.allclose(table.expected(q), [(a[r] + b[r]) / 2 for r in RESOURCES])
+
+
+# --- device fit: a ladder of tables at several folding targets (nash.hw.fit_ladder) -------------------
+def _full_fit_level(ladder: FitLadder, truth: dict) -> int:
+    """Highest level at which the full estimate meets the target and fits the device (-1: none)."""
+    ok = [
+        lv["max_cycles"] <= ladder.tables[n].target_cycles and not ladder.overshoot(lv)
+        for n, lv in enumerate(truth["levels"])
+    ]
+    return max((n for n, good in enumerate(ok) if good), default=-1)
+
+
+def test_ladder_levels_predict_like_full_estimates(ladder, full):
+    randoms, _ = full
+    assert ladder.levels == LEVELS and ladder.budget["device"] == "Pynq-Z1"
+    for (cells, bits), truth in randoms:
+        for table, lv in zip(ladder.tables, truth["levels"]):
+            pred = table.predict(cells, bits)
+            assert pred["max_cycles"] == lv["max_cycles"]
+            for r in RESOURCES:
+                assert abs(pred[r] - lv[r]) <= LEVEL_TOLERANCE[r] * lv[r], (
+                    table.target_fps,
+                    r,
+                    pred[r],
+                    lv[r],
+                )
+    # a faster target costs more: the base network grows along the ladder
+    lut = [t.base[0] for t in ladder.tables]
+    assert lut == sorted(lut) and lut[-1] > lut[0]
+
+
+def test_ladder_fit_agrees_with_the_device_fit_of_full_estimates(ladder, full):
+    randoms, _ = full
+    levels_seen = set()
+    for (cells, bits), truth in randoms:
+        got = ladder.fit(cells, bits)
+        want = _full_fit_level(ladder, truth)
+        levels_seen.add(got["level"])
+        if got["level"] != want:  # only where the full estimate is within the table's tolerance
+            lv = truth["levels"][max(got["level"], want)]
+            near = [r for r, cap in ladder.limits().items() if abs(lv[r] - cap) <= LEVEL_TOLERANCE[r] * lv[r]]
+            assert near, (got, want, lv)
+            continue
+        assert got["fits"] == (want >= 0)
+        # nash.hw's device fit (bisection over the target) lands between this level and the next
+        fit = truth["fit"]
+        if want >= 0:
+            assert fit["fits"] and fit["fps"] >= LEVELS[want] * (1 - 1e-9)
+        if want + 1 < len(LEVELS):
+            assert fit["fps"] < LEVELS[want + 1], (fit, want)
+        assert got["overshoot"] or want == len(LEVELS) - 1
+        for r, over in got["overshoot"].items():
+            assert over > 0 and r in ("lut", "bram18", "uram", "dsp")
+    assert len(levels_seen) > 1, levels_seen  # the device bounds different networks at different levels
+
+
+def test_ladder_save_load_cache_and_errors(ladder, cache, tmp_path, monkeypatch, capsys):
+    path = ladder.save(tmp_path / "ladder.json")
+    loaded = FitLadder.load(path, ladder.tables[0].settings)
+    network = ([[("conv_3x3", 0), ("max_pool_3x3", 1)]] * 8, ["w4a4"] * 8)
+    assert loaded.fit(*network) == ladder.fit(*network)
+    other = {**ladder.settings, "width": 16}
+    with pytest.raises(HardwareError, match="another deployment"):
+        FitLadder.load(path, other)
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(HardwareError, match="not valid JSON") as exc:
+        FitLadder.load(tmp_path / "bad.json")
+    assert "\n" not in str(exc.value)
+    with pytest.raises(HardwareError, match="differ only in their target fps"):
+        FitLadder((ladder.tables[0], dataclasses.replace(ladder.tables[1], settings={**other, "hw": {}})))
+    # every level comes from the cache (the single 2,000 fps table is one of them): no export
+    import nash.hw.table_build as tb
+
+    monkeypatch.setattr(tb, "export_network", lambda *a, **k: (_ for _ in ()).throw(AssertionError("export")))
+    again = build_fit_ladder("resnet18", fps_levels=LEVELS[::-1], **KW, cache_dir=cache, progress=False)
+    assert again.levels == LEVELS and all(t.info["cache"] == "hit" for t in again.tables)
+    with pytest.raises(ConfigError, match="needs a device"):
+        build_fit_ladder(
+            "resnet18", fps_levels=LEVELS, **{**KW, "hw": HwConfig(fold="target_fps", target_fps=1)}
+        )
+    with pytest.raises(ConfigError, match="at least two"):
+        check_levels([1000])
+    assert default_levels(324.5)[4] == 324.5 and len(default_levels(324.5)) == 9
+    assert ladder.goal_level(3000) == 1 and ladder.goal_level(4000) == 1
+    with pytest.raises(ConfigError, match="above the ladder's top level"):
+        ladder.goal_level(9000)
+    from nash.cli import main
+
+    args = ["hw", "table", "--input", "3x32x32", "--classes", "10", "--width", "8", "--stem", "small"]
+    args += ["--cell-layers", "2", "--ops", "max_pool_3x3,conv_3x3", "--bits-candidates", "1,2,4"]
+    args += ["--target-fps", "2000", "--clock-ns", "5", "--device", "Pynq-Z1", "--cache-dir", str(cache)]
+    args += ["--fit-levels", "2000,4000,8000", "--out", str(tmp_path / "cli.json"), "--no-progress"]
+    assert main(args) == 0
+    assert "fit ladder: 3 levels on Pynq-Z1" in capsys.readouterr().out
+    assert FitLadder.load(tmp_path / "cli.json").levels == LEVELS

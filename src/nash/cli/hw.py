@@ -84,6 +84,12 @@ def _add_table(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cell-layers", type=int, default=None, help="layers per cell (default: the backbone's)")
     p.add_argument("--ops", default=None, help="non-zero ops to measure, comma separated (default: all)")
     p.add_argument("--target-fps", type=float, default=None, help="SetFolding target frames/s (required)")
+    p.add_argument(
+        "--fit-levels",
+        default=None,
+        help="device-fit ladder: one table per SetFolding target, comma separated fps (e.g. "
+        "162,229,324.5,459,649) or 'auto' (--target-fps x sqrt(2)^-4..4); needs --device",
+    )
     p.add_argument("--clock-ns", type=float, default=None, help="clock period in ns (default: device's or 5)")
     p.add_argument("--device", default=None, help="device whose budget the table records (nash hw devices)")
     p.add_argument(
@@ -91,7 +97,7 @@ def _add_table(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--recipe", default=None, help="default | reference (network structure and hw preset)")
     p.add_argument("--config", default=None, help="HwConfig YAML/JSON (flags override it)")
-    p.add_argument("--out", default=None, help="write the table JSON here")
+    p.add_argument("--out", default=None, help="write the table (or ladder) JSON here")
     p.add_argument("--cache-dir", default=None, help="reuse a table built with identical settings from here")
     p.add_argument("--workers", type=int, default=1, help="parallel export processes (default %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -191,8 +197,7 @@ def _table(args: argparse.Namespace) -> int:
         generation=args.generation,
     )
     split = lambda text: [v.strip() for v in text.split(",") if v.strip()] if text else None  # noqa: E731
-    table = build_cost_table(
-        args.backbone,
+    settings = dict(
         version=args.strategy,
         bits=args.bits,
         bits_candidates=split(args.bits_candidates),
@@ -204,10 +209,16 @@ def _table(args: argparse.Namespace) -> int:
         cell_layers=args.cell_layers,
         hw=cfg,
         ops=split(args.ops),
-        cache_dir=args.cache_dir,
-        progress=not args.no_progress,
-        workers=args.workers,
     )
+    run = dict(cache_dir=args.cache_dir, progress=not args.no_progress, workers=args.workers)
+    if args.fit_levels:
+        from nash.hw.fit_ladder import default_levels
+        from nash.hw.table_build import build_fit_ladder
+
+        levels = default_levels(fps) if args.fit_levels.strip() == "auto" else split(args.fit_levels)
+        table = build_fit_ladder(args.backbone, fps_levels=levels, **settings, **run)
+    else:
+        table = build_cost_table(args.backbone, **settings, **run)
     print(table.summary())
     if args.out:
         print(f"wrote {table.save(args.out)}")

@@ -76,7 +76,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     hw.add_argument("--hw-bits", default=None, help="deployed bit widths of every role, e.g. w2a2")
     hw.add_argument(
-        "--target-fps", type=float, default=None, help="SetFolding target of the deployed network"
+        "--target-fps",
+        type=float,
+        default=None,
+        help="SetFolding target of the deployed network (with --hw-fit: the fps goal)",
+    )
+    hw.add_argument(
+        "--hw-fit",
+        action="store_const",
+        const=True,
+        default=None,
+        help="device fit: the folding is the fastest that fits --hw-device, refreshed during the search",
+    )
+    hw.add_argument(
+        "--hw-fit-levels",
+        default=None,
+        help="device-fit ladder, comma separated fps (default: --target-fps x sqrt(2)^-4..4)",
     )
     hw.add_argument("--clock-ns", type=float, default=None, help="deployed clock period (ns)")
     hw.add_argument("--hw-device", default=None, help="device, e.g. U250 (for --hw-norm device)")
@@ -138,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
         hw_clock_ns=args.clock_ns,
         hw_device=args.hw_device,
         hw_table=args.hw_table,
+        hw_fit=args.hw_fit,
+        hw_fit_levels=args.hw_fit_levels.split(",") if args.hw_fit_levels else None,
         bits_candidates=args.bits_candidates.split(",") if args.bits_candidates else None,
         **target,
         alpha_grad=args.alpha_grad,

@@ -158,6 +158,11 @@ class SearchConfig:
     hw_device: str | None = None  # device for hw_norm: device (nash hw devices)
     hw_generation: str = "finn-plus"  # nash.hw formula generation (finn-plus: checked against FINN+)
     hw_table: str | None = None  # prebuilt cost table (nash hw table); None: built at start, cached
+    # device fit: the folding is the fastest that fits hw_device (it depends on the network); cost
+    # tables at a ladder of SetFolding targets, refreshed every hw_update_every alpha steps; the goal
+    # is hw_target_fps (lambda follows the fps gap); the normaliser is the device
+    hw_fit: bool = False
+    hw_fit_levels: tuple[float, ...] | None = None  # ladder (fps); None: hw_target_fps x sqrt(2)^-4..4
     bits_candidates: tuple[str | int, ...] | None = (
         None  # per-cell main-branch widths searched (beta): w2a2,w4a4
     )
@@ -242,6 +247,26 @@ class SearchConfig:
             raise ConfigError("hw_lambda_rate must be > 0 and hw_update_every >= 1")
         if self.hw_target_fps <= 0 or self.hw_clock_ns <= 0 or self.hw_classes < 2 or self.hw_width < 1:
             raise ConfigError("hw_target_fps, hw_clock_ns must be > 0, hw_classes >= 2, hw_width >= 1")
+        if self.hw_fit_levels is not None:
+            from nash.hw.fit_ladder import check_levels
+
+            object.__setattr__(self, "hw_fit_levels", check_levels(self.hw_fit_levels))
+        if self.hw_fit:
+            if not self.hw_device:
+                raise ConfigError("hw_fit: device fit needs hw_device (e.g. U250); pass --hw-device NAME")
+            if self.hw_limit is not None:
+                raise ConfigError("hw_fit: the goal is hw_target_fps (--target-fps); leave hw_limit unset")
+            if self.hw_fit_levels is not None and self.hw_fit_levels[-1] < self.hw_target_fps:
+                raise ConfigError(
+                    f"hw_fit_levels: the top level {self.hw_fit_levels[-1]:g} fps is below the goal "
+                    f"hw_target_fps {self.hw_target_fps:g}; add a level at or above it"
+                )
+
+    def fit_levels(self) -> tuple[float, ...]:
+        """The device-fit ladder (fps): ``hw_fit_levels`` or ``hw_target_fps x sqrt(2)^-4..4``."""
+        from nash.hw.fit_ladder import default_levels
+
+        return self.hw_fit_levels or default_levels(self.hw_target_fps)
 
     def hw_aware(self) -> bool:
         """True when the alpha step has a hardware term."""

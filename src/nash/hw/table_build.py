@@ -59,12 +59,14 @@ from nash.hw.estimate import Estimate, critical_path
 
 __all__ = [
     "build_cost_table",
+    "build_fit_ladder",
     "table_settings",
     "build_network",
     "export_network",
     "estimate_network",
     "estimate_networks",
     "measure_network",
+    "measure_levels",
     "node_regions",
     "layer_regions",
     "DEFAULT_HW",
@@ -383,20 +385,37 @@ def measure_network(
     bits: Sequence[str | Sequence[int] | None] | None = None,
 ) -> dict[str, Any]:
     """Export, lower and estimate one network; its per-region summary (what a build job returns)."""
+    return measure_levels([settings], cells, bits)[0]
+
+
+def measure_levels(
+    levels: Sequence[dict[str, Any]],
+    cells: Sequence[Sequence[tuple[str, int]]] | None,
+    bits: Sequence[str | Sequence[int] | None] | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`measure_network` under several table settings that differ only in the folding target.
+
+    The network is exported and lowered once (the expensive part); each level folds and costs the
+    same lowered layers for its own ``hw.target_fps``.
+    """
     from nash.hw.api import estimate_lowered, lowering_options
     from nash.hw.lowering import lower_model
 
-    cfg = _hw(settings)
-    layers = [s.n_layers for s in _specs(settings)]
+    first = levels[0]
+    layers = [s.n_layers for s in _specs(first)]
     with tempfile.TemporaryDirectory(prefix="nash_table_") as tmp:
-        path = export_network(settings, cells, bits, Path(tmp) / "model.onnx")
+        path = export_network(first, cells, bits, Path(tmp) / "model.onnx")
         regions = node_regions(path, layers)
-        est = estimate_lowered(lower_model(path, lowering_options(cfg)), cfg)
-    return _summarise(est, layer_regions(est, regions), len(layers) + 2)
+        lowered = lower_model(path, lowering_options(_hw(first)))
+    out = []
+    for settings in levels:
+        est = estimate_lowered(lowered, _hw(settings))
+        out.append(_summarise(est, layer_regions(est, regions), len(layers) + 2))
+    return out
 
 
-def _job(args: tuple[dict[str, Any], Any, Any]) -> dict[str, Any]:
-    return measure_network(*args)
+def _job(args: tuple[list[dict[str, Any]], Any, Any]) -> list[dict[str, Any]]:
+    return measure_levels(*args)
 
 
 def _init_worker() -> None:
@@ -671,27 +690,79 @@ def build_cost_table(
         hw=hw,
         ops=ops,
     )
-    cache = None if cache_dir is None else Path(cache_dir) / f"cost_table_{settings_key(settings)[:16]}.json"
-    if cache is not None and cache.is_file():
-        table = CostTable.load(cache, settings)
-        return dataclasses.replace(table, info={**table.info, "cache": "hit", "exports": 0})
-    start = time.perf_counter()
-    plan = _plan(settings)
-    results = _run(settings, plan, progress, workers)
-    seconds = round(time.perf_counter() - start, 1)
-    info = {"networks": len(plan), "exports": len(plan), "build_seconds": seconds, "workers": workers}
-    info["cache"] = "miss" if cache is not None else "none"
-    table = _assemble(settings, plan, results, info)
-    if cache is not None:
-        table.save(cache)
-    return table
+    return _build_tables([settings], cache_dir, progress, workers)[0]
+
+
+def build_fit_ladder(
+    backbone: str = "resnet18",
+    *,
+    fps_levels: Sequence[float],
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    workers: int = 1,
+    **settings: Any,
+) -> Any:
+    """A :class:`~nash.hw.fit_ladder.FitLadder`: one cost table per SetFolding target in ``fps_levels``.
+
+    ``settings`` are :func:`build_cost_table`'s (``hw`` must name a device: the ladder answers
+    "the fastest level that fits it"); ``hw.target_fps`` is replaced by each level. Every probe
+    network is exported once and folded at every level, so a ladder costs the exports of one table
+    plus a little folding per level; each level is cached like a single table (a table built
+    before for one of the levels is reused, and a level built here serves a fixed-fps search).
+
+    Raises:
+        ConfigError: no device, fewer than two levels, or a level that is not a positive number.
+    """
+    from nash.hw.fit_ladder import FitLadder, check_levels
+
+    levels = check_levels(fps_levels)
+    hw = settings.pop("hw", None) or DEFAULT_HW
+    if not hw.device:
+        raise ConfigError("a device-fit ladder needs a device (e.g. --hw-device U250): it asks what fits it")
+    per_level = [
+        table_settings(backbone, hw=dataclasses.replace(hw, target_fps=fps), **settings) for fps in levels
+    ]
+    return FitLadder(tuple(_build_tables(per_level, cache_dir, progress, workers)))
+
+
+def _build_tables(
+    levels: list[dict[str, Any]], cache_dir: str | Path | None, progress: bool, workers: int
+) -> list[CostTable]:
+    """The tables of ``levels`` (settings equal but for the folding target): cached ones loaded,
+    the others measured together (one export per probe network)."""
+    paths = [
+        None if cache_dir is None else Path(cache_dir) / f"cost_table_{settings_key(s)[:16]}.json"
+        for s in levels
+    ]
+    tables: list[CostTable | None] = [None] * len(levels)
+    for n, (settings, cache) in enumerate(zip(levels, paths)):
+        if cache is not None and cache.is_file():
+            table = CostTable.load(cache, settings)
+            tables[n] = dataclasses.replace(table, info={**table.info, "cache": "hit", "exports": 0})
+    todo = [n for n, t in enumerate(tables) if t is None]
+    if todo:
+        start = time.perf_counter()
+        plan = _plan(levels[todo[0]])
+        results = _run([levels[n] for n in todo], plan, progress, workers)
+        seconds = round(time.perf_counter() - start, 1)
+        for m, n in enumerate(todo):
+            info = {"networks": len(plan), "exports": len(plan), "build_seconds": seconds, "workers": workers}
+            info["cache"] = "miss" if paths[n] is not None else "none"
+            if len(todo) > 1:
+                info["levels_built_together"] = len(todo)
+            table = _assemble(levels[n], plan, {k: v[m] for k, v in results.items()}, info)
+            if paths[n] is not None:
+                table.save(paths[n])
+            tables[n] = table
+    return [t for t in tables if t is not None]
 
 
 def _run(
-    settings: dict[str, Any], plan: dict[tuple, tuple[Any, Any]], progress: bool, workers: int
-) -> dict[tuple, dict[str, Any]]:
+    levels: list[dict[str, Any]], plan: dict[tuple, tuple[Any, Any]], progress: bool, workers: int
+) -> dict[tuple, list[dict[str, Any]]]:
+    """Per plan key, the measured summary at each level."""
     keys = list(plan)
-    out = _map(_job, [(settings, *plan[k]) for k in keys], workers, progress, "cost table")
+    out = _map(_job, [(levels, *plan[k]) for k in keys], workers, progress, "cost table")
     return dict(zip(keys, out))
 
 
@@ -720,8 +791,7 @@ def _map(func: Any, jobs: list[Any], workers: int, progress: bool, desc: str) ->
     return results
 
 
-def _estimate_job(args: tuple[dict[str, Any], Any, Any]) -> dict[str, Any]:
-    est = estimate_network(*args)
+def _totals(est: Estimate) -> dict[str, Any]:
     return {
         **{r: float(est.totals[r]) for r in RESOURCES[:4]},
         "latency_cycles": float(est.critical_path_cycles),
@@ -730,15 +800,45 @@ def _estimate_job(args: tuple[dict[str, Any], Any, Any]) -> dict[str, Any]:
     }
 
 
+def _estimate_job(args: tuple[dict[str, Any], Any, Any, tuple, bool]) -> dict[str, Any]:
+    settings, cells, bits, levels, fit = args
+    if not levels and not fit:
+        return _totals(estimate_network(settings, cells, bits))
+    from nash.hw.api import estimate_lowered, lowering_options
+    from nash.hw.lowering import lower_model
+
+    cfg = _hw(settings)
+    with tempfile.TemporaryDirectory(prefix="nash_table_") as tmp:
+        path = export_network(settings, cells, bits, Path(tmp) / "model.onnx")
+        lowered = lower_model(path, lowering_options(cfg))
+    out = _totals(estimate_lowered(lowered, cfg))
+    if levels:
+        out["levels"] = [
+            _totals(estimate_lowered(lowered, dataclasses.replace(cfg, target_fps=fps))) | {"target_fps": fps}
+            for fps in levels
+        ]
+    if fit:  # FINN-style device fit: bisection over the SetFolding target (nash hw estimate --fit)
+        est = estimate_lowered(lowered, dataclasses.replace(cfg, fold=FoldMode.FIT))
+        out["fit"] = _totals(est) | {"fits": bool(est.fits)}
+    return out
+
+
 def estimate_networks(
     settings: dict[str, Any],
     networks: Sequence[tuple[Any, Any]],
     *,
     workers: int = 1,
     progress: bool = False,
+    levels: Sequence[float] = (),
+    fit: bool = False,
 ) -> list[dict[str, Any]]:
     """Full estimates of several ``(cells, bits)`` networks (:func:`estimate_network`), each as
     ``{lut, bram18, uram, dsp, latency_cycles, max_cycles, fps}`` -- what ``CostTable.predict``
-    approximates. ``workers > 1`` exports in spawned processes."""
-    jobs = [(settings, cells, bits) for cells, bits in networks]
+    approximates. ``workers > 1`` exports in spawned processes.
+
+    With ``levels`` (fps targets) each result also has ``levels``: the same totals folded for each
+    target (one export per network); with ``fit`` (settings with a device) ``fit``: the totals of
+    the fastest SetFolding that fits the device, and ``fits`` -- what ``FitLadder.fit`` approximates.
+    """
+    jobs = [(settings, cells, bits, tuple(levels), fit) for cells, bits in networks]
     return _map(_estimate_job, jobs, workers, progress, "full estimates")

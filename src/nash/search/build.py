@@ -97,13 +97,26 @@ def hw_table_settings(cfg: SearchConfig) -> dict[str, Any]:
 
 
 def build_hw_objective(cfg: SearchConfig, table: Any) -> Any:
-    """The ``HwObjective`` of ``cfg`` on ``table`` (``None`` for a plain search)."""
+    """The ``HwObjective`` of ``cfg`` on ``table`` (a ``FitLadder`` when ``cfg.hw_fit``; ``None`` for
+    a plain search)."""
     if not cfg.hw_aware():
         return None
     from nash.config.search import parse_objective
     from nash.search.hw_objective import HwObjective
 
-    start = cfg.hw_weight if (cfg.hw_weight or cfg.hw_limit is None) else 0.1
+    start = cfg.hw_weight if (cfg.hw_weight or (cfg.hw_limit is None and not cfg.hw_fit)) else 0.1
+    if cfg.hw_fit:  # ``table`` is a FitLadder
+        return HwObjective(
+            None,
+            cell_specs(cfg.backbone, cfg.cell_layers),
+            parse_objective(cfg.hw_objective),
+            start,
+            rate=cfg.hw_lambda_rate,
+            update_every=cfg.hw_update_every,
+            bits=cfg.bits_candidates,
+            ladder=table,
+            goal_fps=cfg.hw_target_fps,
+        )
     return HwObjective(
         table,
         cell_specs(cfg.backbone, cfg.cell_layers),

@@ -29,6 +29,16 @@ Two modes (``SearchConfig``):
   ``update_every`` alpha steps; a derived network still over the limit at the end is repaired by
   :meth:`HwObjective.project` (the cheapest changes in log-probability per unit of cost saved).
 
+* device fit (``ladder`` given: ``hw_fit``): the folding is FINN's device fit, the fastest
+  SetFolding target at which the network fits the device, so it depends on the network (NAF's
+  ``gamma*``). A :class:`nash.hw.fit_ladder.FitLadder` holds cost tables at a ladder of targets.
+  Every ``update_every`` alpha steps the hardware feedback is refreshed: the derived network's
+  fit (the highest level it fits) is looked up, the term switches to the table of the next level
+  up (capped at the goal's), and it pushes only on the device resources that keep the network
+  from that level (normalised by the device). ``lambda`` rises while the fit is below the goal fps
+  and falls at or above it (NAF eq. 4 on the fps gap); a derived network still short of the goal
+  at the end is repaired by :meth:`HwObjective.project` against the goal level's table.
+
 ``lambda = 0`` contributes exact zeros to the alpha gradient, so such a search equals the plain one.
 Nothing here touches the sampler's random numbers.
 """
@@ -64,6 +74,8 @@ class HwObjective:
         rate: multiplicative step of ``lambda`` per update in budget mode.
         update_every: alpha steps between two ``lambda`` updates (NAF: 20 batches).
         bits: bit-width candidates the supernet's ``beta`` columns stand for (``None``: no beta).
+        ladder: a ``FitLadder`` for device-fit mode (``table`` is then ignored; ``norm`` is the
+            device); ``goal_fps``: the throughput it must reach (a level at or above it is the goal).
     """
 
     def __init__(
@@ -77,7 +89,23 @@ class HwObjective:
         rate: float = 0.1,
         update_every: int = 20,
         bits: Sequence[str] | None = None,
+        ladder: Any = None,
+        goal_fps: float | None = None,
     ) -> None:
+        self.ladder = ladder
+        self.goal = self.level = 0
+        self.fit_state: dict[str, Any] | None = None
+        if ladder is not None:
+            if limit is not None:
+                raise ConfigError("device-fit mode's goal is the target fps; leave hw_limit unset")
+            self.goal = self.level = ladder.goal_level(float(goal_fps or ladder.levels[-1]))
+            if not ladder.reachable(self.goal):
+                raise ConfigError(
+                    f"goal {goal_fps:g} fps: the backbone alone cannot reach the ladder's "
+                    f"{ladder.levels[self.goal]:g} fps level (a layer is at its maximum parallelism); "
+                    "lower --target-fps"
+                )
+            table, norm = ladder.tables[self.goal], "device"
         resources = list(table.resources)
         missing = [r for r in objective if r not in resources]
         if missing:
@@ -95,6 +123,8 @@ class HwObjective:
         norms = self._norms(table, norm)
         self.norm = torch.tensor([norms[r] for r in self.columns], dtype=torch.float64)
         self.weights = torch.tensor([self.objective[r] for r in self.columns], dtype=torch.float64)
+        self.mask = torch.ones(len(self.columns), dtype=torch.float64)  # fit mode: the binding resources
+        self._cols, self._cells, self._bit_cols = cols, list(cells), None
         self.base = torch.tensor(np.asarray(table.base, dtype=np.float64)[cols])
         edges = np.asarray(table.edges, dtype=np.float64)
         n_edges = sum(len(cell_edges(s)) for s in cells)
@@ -143,10 +173,33 @@ class HwObjective:
                     f"the cost table has no entry for bits {absent[0]}; build it with the same "
                     "bits candidates (nash hw table --bits-candidates)"
                 )
-            cb = np.asarray(table.cell_bits, dtype=np.float64)[:, [table_bits.index(b) for b in bits]]
+            self._bit_cols = [table_bits.index(b) for b in bits]
+            cb = np.asarray(table.cell_bits, dtype=np.float64)[:, self._bit_cols]
             self.cell_bits = torch.tensor(cb[:, :, cols])  # (C, B, R')
             self.bits = tuple(bits)
         self.history: list[dict[str, float]] = []
+
+    @property
+    def constrained(self) -> bool:
+        """Budget or device-fit mode: the derived network must meet a limit at the end."""
+        return self.limit is not None or self.ladder is not None
+
+    def _use_level(self, level: int) -> None:
+        """Device fit: read the cost parts of the ladder's level ``level`` (same shapes)."""
+        if level == self.level and self.table is self.ladder.tables[level]:
+            return
+        table, cols = self.ladder.tables[level], self._cols
+        self.table, self.level = table, level
+        self.base = torch.tensor(np.asarray(table.base, dtype=np.float64)[cols])
+        self.edges = torch.tensor(np.asarray(table.edges, dtype=np.float64)[:, :, cols])
+        if self.sources is not None:
+            src = np.asarray(table.sources, dtype=np.float64)[..., cols]
+            self.sources = torch.tensor(src.reshape(self.sources.shape))
+            ops = np.asarray(table.source_ops, dtype=np.float64)[..., cols]
+            self.source_ops = torch.tensor(ops.reshape(self.source_ops.shape))
+        if self.cell_bits is not None:
+            cb = np.asarray(table.cell_bits, dtype=np.float64)[:, self._bit_cols]
+            self.cell_bits = torch.tensor(cb[:, :, cols])
 
     @staticmethod
     def _norms(table: Any, norm: str) -> dict[str, float]:
@@ -219,10 +272,7 @@ class HwObjective:
 
         With a real cost table this is ``CostTable.predict`` of that network (exact to the table).
         """
-        cells = self.derived_cells(probs)
-        bits = None
-        if self.cell_bits is not None and bit_probs is not None:
-            bits = [self.bits[int(b)] for b in bit_probs.detach().argmax(dim=1).tolist()]
+        cells, bits = self.derived_cells(probs), self.derived_bits(bit_probs)
         if hasattr(self.table, "predict"):
             pred = self.table.predict(cells, bits)
             return torch.tensor([pred[r] for r in self.columns], dtype=torch.float64)
@@ -238,7 +288,8 @@ class HwObjective:
 
     def score(self, cost: Tensor) -> Tensor:
         """Weighted sum of the normalised resources of a (R',) cost vector."""
-        return (self.weights.to(cost.device) * cost / self.norm.to(cost.device)).sum()
+        weights = self.weights * self.mask if self.ladder is not None else self.weights
+        return (weights.to(cost.device) * cost / self.norm.to(cost.device)).sum()
 
     def loss(self, probs: Tensor, bit_probs: Tensor | None = None) -> Tensor:
         """``lambda * score(expected cost)`` as a float32 scalar (differentiable in both arguments).
@@ -246,19 +297,69 @@ class HwObjective:
         Budget mode pushes only while the derived network is over the limit (last check): under
         it, accuracy alone moves alpha, so the cost settles at the limit rather than below it.
         """
-        weight = self.lam if (self.limit is None or self.over) else 0.0
+        weight = self.lam if (not self.constrained or self.over) else 0.0
         return (weight * self.score(self.expected(probs, bit_probs))).to(torch.float32)
 
     def after_step(self, probs: Tensor, bit_probs: Tensor | None = None) -> None:
-        """Count an alpha step; every ``update_every`` steps log the cost and (budget mode) move lambda."""
+        """Count an alpha step; every ``update_every`` steps refresh the hardware feedback: log the
+        cost and (budget / device-fit mode) move lambda; device fit also re-reads the folding level."""
         self.steps += 1
         if self.steps % self.update_every:
+            return
+        if self.ladder is not None:
+            self.refresh(probs, bit_probs)
             return
         now = float(self.score(self.derived(probs, bit_probs)))
         if self.limit is not None:
             self.over = now > self.limit
             self.lam *= (1.0 + self.rate) if self.over else 1.0 / (1.0 + self.rate)
         self.history.append({"step": self.steps, "derived_cost": now, "lambda": self.lam})
+
+    def derived_bits(self, bit_probs: Tensor | None) -> list[str] | None:
+        """Per cell the most likely bits (``None`` without a bit-width search)."""
+        if self.cell_bits is None or bit_probs is None:
+            return None
+        return [self.bits[int(b)] for b in bit_probs.detach().argmax(dim=1).tolist()]
+
+    def refresh(self, probs: Tensor, bit_probs: Tensor | None = None) -> dict[str, Any]:
+        """Device fit: the derived network's fit on the ladder; switch to the next level up (at most
+        the goal), push only on the resources over the device there, move lambda on the fps gap."""
+        fit = self.ladder.fit(self.derived_cells(probs), self.derived_bits(bit_probs))
+        self.fit_state = fit
+        self.over = fit["level"] < self.goal
+        self.lam *= (1.0 + self.rate) if self.over else 1.0 / (1.0 + self.rate)
+        self._use_level(min(fit["level"] + 1, self.goal))
+        binding = [1.0 if r in fit["overshoot"] else 0.0 for r in self.columns]
+        self.mask = torch.tensor(binding if any(binding) else [1.0] * len(binding), dtype=torch.float64)
+        now = float(self.score(self.derived(probs, bit_probs)))
+        self.history.append(
+            {
+                "step": self.steps,
+                "derived_cost": now,
+                "lambda": self.lam,
+                "fit_fps": fit["fps"],
+                "fit_level": fit["level"],
+                "level_fps": self.ladder.levels[self.level],
+                "binding": [r for r, b in zip(self.columns, binding) if b],
+            }
+        )
+        return fit
+
+    def violation(self, cells: list, bits: list[str] | None) -> float:
+        """How far a concrete network is from the constraint (0: met).
+
+        Budget mode: the normalised cost above ``limit``. Device fit: at the goal level, the summed
+        fraction of each device resource used beyond the usable limit, plus the relative excess of
+        the slowest layer's cycles over the level's target.
+        """
+        if self.ladder is not None:
+            table = self.ladder.tables[self.goal]
+            pred = table.predict(cells, bits)
+            over = sum(self.ladder.overshoot(pred).values())
+            return over + max(0.0, pred["max_cycles"] / table.target_cycles - 1.0)
+        pred = self.table.predict(cells, bits)
+        cost = float(self.score(torch.tensor([pred[r] for r in self.columns], dtype=torch.float64)))
+        return max(0.0, cost - float(self.limit))
 
     def project(
         self,
@@ -267,7 +368,8 @@ class HwObjective:
         bits: list[str] | None = None,
         bit_probs: Tensor | None = None,
     ) -> tuple[list[list[tuple[str, int]]], list[str] | None, int]:
-        """Budget mode's last step: make a derived network over ``limit`` meet it.
+        """Budget / device-fit mode's last step: make a derived network that misses the constraint
+        meet it (:meth:`violation` 0).
 
         Greedy: while the cost is over the limit, take one change - another (edge, op) for one
         node, or other bits for one cell: the most likely change that alone meets the limit, or
@@ -275,7 +377,7 @@ class HwObjective:
         allows there (the strategy's rule holds). Returns the cells, the
         bits and the number of changes (0 when already within the limit).
         """
-        if self.limit is None or not hasattr(self.table, "predict"):
+        if not self.constrained or not hasattr(self.table, "predict"):
             return cells, bits, 0
         q = self.node_weights(probs.detach()).cpu()
         logq = torch.log(q.clamp_min(1e-12))
@@ -283,19 +385,16 @@ class HwObjective:
         cells = [list(c) for c in cells]
         bits = None if bits is None else list(bits)
 
-        def cost(cs: list, bs: list | None) -> float:
-            pred = self.table.predict(cs, bs)
-            return float(self.score(torch.tensor([pred[r] for r in self.columns], dtype=torch.float64)))
-
+        cost = self.violation
         now, changes = cost(cells, bits), 0
-        while now > self.limit:
+        while now > 0:
             # (key, change): a change that alone meets the limit beats every other, the least
             # log-probability lost first; otherwise the least loss per unit of cost saved
             best: tuple[tuple[int, float], Any] | None = None
 
             def consider(lost: float, saved: float, change: Any, now: float = now) -> None:
                 nonlocal best
-                key = (0, lost) if now - saved <= self.limit else (1, lost / saved)
+                key = (0, lost) if now - saved <= 1e-12 else (1, lost / saved)
                 if best is None or key < best[0]:
                     best = (key, change)
 
@@ -335,7 +434,15 @@ class HwObjective:
         """The ``log.jsonl`` fields: expected and derived cost per resource (normalised) and lambda."""
         exp = self.expected(probs.detach(), None if bit_probs is None else bit_probs.detach())
         der = self.derived(probs, bit_probs)
-        return {
+        fit = {}
+        if self.ladder is not None:
+            now = self.ladder.fit(self.derived_cells(probs), self.derived_bits(bit_probs))
+            fit = {
+                "hw_fit_fps": now["fps"],
+                "hw_fit_level": now["level"],
+                "hw_level_fps": self.ladder.levels[self.level],
+            }
+        return fit | {
             "hw_lambda": self.lam,
             "hw_expected": float(self.score(exp)),
             "hw_derived": float(self.score(der)),
@@ -346,7 +453,14 @@ class HwObjective:
 
     def state_dict(self) -> dict[str, Any]:
         """``lambda`` and the step counter (what a resume needs)."""
-        return {"lambda": self.lam, "steps": self.steps, "over": self.over, "history": list(self.history)}
+        return {
+            "lambda": self.lam,
+            "steps": self.steps,
+            "over": self.over,
+            "history": list(self.history),
+            "level": self.level,
+            "mask": self.mask.tolist(),
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict`."""
@@ -354,3 +468,6 @@ class HwObjective:
         self.steps = int(state["steps"])
         self.over = bool(state.get("over", True))
         self.history = list(state.get("history", []))
+        if self.ladder is not None:
+            self._use_level(int(state.get("level", self.goal)))
+            self.mask = torch.tensor(state.get("mask", [1.0] * len(self.columns)), dtype=torch.float64)

@@ -195,7 +195,7 @@ class SearchRun:
                 "history": self.hw.history,
             }
         bits = self.net.derived_bits()
-        if self.hw is not None and self.hw.limit is not None:  # budget mode: meet the limit
+        if self.hw is not None and self.hw.constrained:  # budget / device fit: meet the limit
             tags = None if bits is None or self.net.beta is None else [f"w{w}a{a}" for w, a in bits]
             cells, tags, changes = self.hw.project(
                 [list(c) for c in genotype.cells], self.net.probabilities(), tags, bit_probs
@@ -205,10 +205,16 @@ class SearchRun:
                 if tags is not None:
                     bits = tuple((int(t[1 : t.index("a")]), int(t[t.index("a") + 1 :])) for t in tags)
             meta["hw"]["projection_changes"] = changes
-            pred = self.hw.table.predict(genotype.cells, None if self.net.beta is None else list(tags or []))
-            meta["hw"]["derived_final"] = float(
-                self.hw.score(torch.tensor([pred[r] for r in self.hw.columns], dtype=torch.float64))
-            )
+            final_bits = None if self.net.beta is None else list(tags or [])
+            if self.hw.ladder is not None:
+                meta["hw"]["goal_fps"] = self.cfg.hw_target_fps
+                meta["hw"]["levels"] = list(self.hw.ladder.levels)
+                meta["hw"]["fit_final"] = self.hw.ladder.fit(genotype.cells, final_bits)
+            else:
+                pred = self.hw.table.predict(genotype.cells, final_bits)
+                meta["hw"]["derived_final"] = float(
+                    self.hw.score(torch.tensor([pred[r] for r in self.hw.columns], dtype=torch.float64))
+                )
         return dataclasses.replace(genotype, meta=meta, **({"bits": bits} if bits is not None else {}))
 
     def _dev(self, t: torch.Tensor) -> torch.Tensor:
@@ -262,21 +268,29 @@ def run_search(
 
 
 def _hw_table(cfg: SearchConfig, out: Path, progress: bool) -> Any:
-    """The run's cost table: ``out/hw_table.json`` (resume), ``cfg.hw_table``, or built (cached)."""
+    """The run's cost table (a ``FitLadder`` with ``hw_fit``): ``out/hw_table.json`` (resume),
+    ``cfg.hw_table``, or built (cached)."""
     from nash.hw.cost_table import CostTable
-    from nash.hw.table_build import build_cost_table, table_settings
+    from nash.hw.fit_ladder import FitLadder
+    from nash.hw.table_build import build_cost_table, build_fit_ladder, table_settings
 
     settings = hw_table_settings(cfg)
     wanted = table_settings(**settings)  # a table built for another deployment is refused
     kept = out / "hw_table.json"
+    kind = FitLadder if cfg.hw_fit else CostTable
     if kept.exists():
-        return CostTable.load(kept, settings=wanted)
-    if cfg.hw_table:
-        table = CostTable.load(cfg.hw_table, settings=wanted)
+        table = kind.load(kept, settings=wanted)
+    elif cfg.hw_table:
+        table = kind.load(cfg.hw_table, settings=wanted)
+    elif cfg.hw_fit:
+        table = build_fit_ladder(
+            fps_levels=cfg.fit_levels(), **settings, cache_dir=_cache_dir(), progress=progress
+        )
     else:
         table = build_cost_table(**settings, cache_dir=_cache_dir(), progress=progress)
-    out.mkdir(parents=True, exist_ok=True)
-    table.save(kept)
+    if not kept.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        table.save(kept)
     return table
 
 
