@@ -56,9 +56,10 @@ def test_plan_lists_the_variants_search_and_train_cells(tmp_path, capsys):
 def test_plan_of_the_shipped_hw_aware_demo(capsys):
     assert main(["run", str(CONFIGS / "hw-aware-demo.yaml"), "--out", "unused", "--plan"]) == 0
     out = capsys.readouterr().out
-    assert "search (7): resnet18-v3, resnet18-hw-l0.1, resnet18-hw-l0.3, resnet18-hw-l1, resnet18-hw-l3, " \
-        "resnet18-hw-budget, resnet18-hw-bits" in out  # fmt: skip
-    assert "plan ok: 8 grid cells" in out
+    assert "search (8): resnet18-v3, resnet18-hw-l0.1, resnet18-hw-l0.3, resnet18-hw-l1, resnet18-hw-l3, " \
+        "resnet18-hw-budget, resnet18-hw-bits, resnet18-hw-fit" in out  # fmt: skip
+    assert "hw-fit: hw_fit True, hw_utilization 0.5, hw_objective lut+bram18" in out
+    assert "plan ok: 9 grid cells" in out
 
 
 def test_bad_variant_is_a_one_line_cli_error(tmp_path, capsys):

@@ -67,7 +67,9 @@ def test_refresh_follows_the_derived_network_and_moves_lambda(ladder):
 
     hw = HwObjective(None, CELLS, objective, 0.5, rate=0.5, update_every=2, ladder=ladder, goal_fps=goal)
     assert hw.level == hw.goal == ladder.goal_level(goal) and hw.constrained
-    assert hw.norm.tolist() == [ladder.budget["lut"], ladder.budget["bram18"]]  # normalised by the device
+    # every device resource is a column, normalised by the device (no URAM on a Pynq-Z1: its units)
+    assert hw.columns == ("lut", "bram18", "uram", "dsp")
+    assert hw.norm.tolist() == [ladder.budget["lut"], ladder.budget["bram18"], 1.0, ladder.budget["dsp"]]
     hw.after_step(dear)
     assert hw.history == [] and hw.lam == 0.5  # refreshed every 2 alpha steps
     hw.after_step(dear)
@@ -75,10 +77,11 @@ def test_refresh_follows_the_derived_network_and_moves_lambda(ladder):
     assert row["fit_level"] == fit_dear["level"] and hw.over and hw.lam == pytest.approx(0.75)
     assert hw.level == fit_dear["level"] + 1 and row["level_fps"] == ladder.levels[hw.level]
     # the term reads the next level's table and pushes only on the resources over the device there
-    binding = [r for r in objective if r in fit_dear["overshoot"]]
+    binding = [r for r in hw.columns if r in fit_dear["overshoot"]]
     assert binding and row["binding"] == binding
+    assert hw.mask.tolist() == [float(r in binding) for r in hw.columns]
     table = ladder.tables[hw.level]
-    assert np.allclose(hw.expected(dear).numpy(), table.expected(hw.node_weights(dear).numpy())[[0, 1]])
+    assert np.allclose(hw.expected(dear).numpy(), table.expected(hw.node_weights(dear).numpy())[:4])
     assert float(hw.loss(dear)) > 0
     # a network that reaches the goal: no push, lambda falls, the level is the goal's
     for _ in range(2):
@@ -105,6 +108,8 @@ def test_projection_reaches_the_goal_with_the_rule_kept(ladder):
     assert changes > 0 and hw.violation(new, None) == 0
     assert ladder.fit(new)["level"] >= hw.goal and ladder.fits_level(hw.goal, new)
     check_strategy_rule(Genotype("resnet18", "v3", new).validate())
+    # a resource the device lacks counts its units (finite: the repair can still rank changes)
+    assert ladder.overshoot({"lut": 0, "bram18": 0, "uram": 3, "dsp": 0}) == {"uram": 3.0}
     # above the fastest level the backbone reaches nothing can fit: refused up front
     assert not ladder.reachable(len(ladder.levels) - 1)
     with pytest.raises(ConfigError, match="cannot reach"):

@@ -93,6 +93,12 @@ def _add_table(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clock-ns", type=float, default=None, help="clock period in ns (default: device's or 5)")
     p.add_argument("--device", default=None, help="device whose budget the table records (nash hw devices)")
     p.add_argument(
+        "--utilization",
+        type=float,
+        default=None,
+        help="usable fraction of each device resource (default 0.85)",
+    )
+    p.add_argument(
         "--generation", choices=["current", "finn-0.9", "finn-plus"], default=None, help="default finn-plus"
     )
     p.add_argument("--recipe", default=None, help="default | reference (network structure and hw preset)")
@@ -194,6 +200,7 @@ def _table(args: argparse.Namespace) -> int:
         target_fps=fps,
         clock_ns=args.clock_ns,
         device=args.device,
+        utilization=args.utilization,
         generation=args.generation,
     )
     split = lambda text: [v.strip() for v in text.split(",") if v.strip()] if text else None  # noqa: E731

@@ -94,7 +94,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="device-fit ladder, comma separated fps (default: --target-fps x sqrt(2)^-4..4)",
     )
     hw.add_argument("--clock-ns", type=float, default=None, help="deployed clock period (ns)")
-    hw.add_argument("--hw-device", default=None, help="device, e.g. U250 (for --hw-norm device)")
+    hw.add_argument("--hw-device", default=None, help="device, e.g. U250 (for --hw-norm device, --hw-fit)")
+    hw.add_argument(
+        "--hw-utilization", type=float, default=None, help="usable fraction of each device resource (0.85)"
+    )
     hw.add_argument(
         "--hw-table", default=None, help="prebuilt cost table (nash hw table); default: built, cached"
     )
@@ -152,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         hw_target_fps=args.target_fps,
         hw_clock_ns=args.clock_ns,
         hw_device=args.hw_device,
+        hw_utilization=args.hw_utilization,
         hw_table=args.hw_table,
         hw_fit=args.hw_fit,
         hw_fit_levels=args.hw_fit_levels.split(",") if args.hw_fit_levels else None,

@@ -156,6 +156,7 @@ class SearchConfig:
     hw_target_fps: float = 324.5  # SetFolding target of the deployed network
     hw_clock_ns: float = 5.0  # deployed clock period
     hw_device: str | None = None  # device for hw_norm: device (nash hw devices)
+    hw_utilization: float = 0.85  # fraction of each device resource a design may use (budget, fit)
     hw_generation: str = "finn-plus"  # nash.hw formula generation (finn-plus: checked against FINN+)
     hw_table: str | None = None  # prebuilt cost table (nash hw table); None: built at start, cached
     # device fit: the folding is the fastest that fits hw_device (it depends on the network); cost
@@ -247,6 +248,8 @@ class SearchConfig:
             raise ConfigError("hw_lambda_rate must be > 0 and hw_update_every >= 1")
         if self.hw_target_fps <= 0 or self.hw_clock_ns <= 0 or self.hw_classes < 2 or self.hw_width < 1:
             raise ConfigError("hw_target_fps, hw_clock_ns must be > 0, hw_classes >= 2, hw_width >= 1")
+        if not 0 < self.hw_utilization <= 1:
+            raise ConfigError(f"hw_utilization: must be in (0, 1], got {self.hw_utilization}")
         if self.hw_fit_levels is not None:
             from nash.hw.fit_ladder import check_levels
 

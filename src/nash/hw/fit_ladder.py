@@ -121,13 +121,15 @@ class FitLadder:
 
     def overshoot(self, pred: dict[str, Any]) -> dict[str, float]:
         """Per device resource, the fraction of capacity ``pred`` uses beyond the usable limit
-        (only resources over it), e.g. ``{"bram18": 0.07}`` = 7 % of the device's BRAM18 too many."""
+        (only resources over it), e.g. ``{"bram18": 0.07}`` = 7 % of the device's BRAM18 too many.
+        A resource the device lacks (e.g. URAM on a Zynq) counts the units used (finite, so a
+        repair can still rank changes by how much they remove)."""
         util = float(self.budget.get("utilization", 1.0))
         out = {}
         for r in DEVICE_RESOURCES:
             cap = float(self.budget.get(r, 0.0))
             used = float(pred.get(r, 0.0))
-            over = (used / cap - util) if cap else (math.inf if used > 0 else 0.0)
+            over = (used / cap - util) if cap else used
             if over > 1e-12:
                 out[r] = over
         return out

@@ -79,6 +79,7 @@ def hw_table_settings(cfg: SearchConfig) -> dict[str, Any]:
         target_fps=cfg.hw_target_fps,
         clock_ns=cfg.hw_clock_ns,
         device=cfg.hw_device,
+        utilization=cfg.hw_utilization,
         generation=cfg.hw_generation,
     )
     return {

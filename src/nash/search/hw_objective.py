@@ -35,7 +35,8 @@ Two modes (``SearchConfig``):
   Every ``update_every`` alpha steps the hardware feedback is refreshed: the derived network's
   fit (the highest level it fits) is looked up, the term switches to the table of the next level
   up (capped at the goal's), and it pushes only on the device resources that keep the network
-  from that level (normalised by the device). ``lambda`` rises while the fit is below the goal fps
+  from that level (every device resource is a column, weighted by the objective or 1, normalised
+  by the device; a resource the device lacks counts its units). ``lambda`` rises while the fit is below the goal fps
   and falls at or above it (NAF eq. 4 on the fps gap); a derived network still short of the goal
   at the end is repaired by :meth:`HwObjective.project` against the goal level's table.
 
@@ -106,6 +107,10 @@ class HwObjective:
                     "lower --target-fps"
                 )
             table, norm = ladder.tables[self.goal], "device"
+            # fitting is about every device resource: the objective's weights, 1 for the others
+            from nash.hw.fit_ladder import DEVICE_RESOURCES
+
+            objective = {r: float(objective.get(r, 1.0)) for r in DEVICE_RESOURCES}
         resources = list(table.resources)
         missing = [r for r in objective if r not in resources]
         if missing:
