@@ -9,9 +9,10 @@ probe network once and folds it at every level):
 * :meth:`FitLadder.fit` of a concrete network: the highest level whose predicted network meets
   the level (``max_cycles`` within its cycle target) and whose every resource is within
   ``utilization x capacity`` of the device; its fps is that level's predicted fps. The answer is
-  the level, not the exact fit: the true device-fit fps lies between this level and the next
-  (when the cost grows with the target, as it does for SetFolding), so the ladder's spacing is the
-  resolution (default: steps of sqrt(2)).
+  the level, not the exact fit: the device-fit fps of ``nash hw estimate --fit`` lies between
+  this level and the next, so the ladder's spacing is the resolution (default: steps of sqrt(2)).
+  Every level is checked, so a cost that is not monotone in the target (BRAM18 can rise at a
+  slower folding through memory packing) does not mislead it.
 * the hardware-aware search (``nash.search.hw_objective``, device-fit mode) refreshes, every few
   alpha steps, the level its derived network fits and pushes on the resources that keep it from
   the next level, until it fits the goal fps.
