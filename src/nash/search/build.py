@@ -106,28 +106,20 @@ def build_hw_objective(cfg: SearchConfig, table: Any) -> Any:
     from nash.search.hw_objective import HwObjective
 
     start = cfg.hw_weight if (cfg.hw_weight or (cfg.hw_limit is None and not cfg.hw_fit)) else 0.1
-    if cfg.hw_fit:  # ``table`` is a FitLadder
-        return HwObjective(
-            None,
-            cell_specs(cfg.backbone, cfg.cell_layers),
-            parse_objective(cfg.hw_objective),
-            start,
-            rate=cfg.hw_lambda_rate,
-            update_every=cfg.hw_update_every,
-            bits=cfg.bits_candidates,
-            ladder=table,
-            goal_fps=cfg.hw_target_fps,
-        )
+    mode = (  # device fit: ``table`` is a FitLadder, the goal is the target fps
+        {"ladder": table, "goal_fps": cfg.hw_target_fps}
+        if cfg.hw_fit
+        else {"limit": cfg.hw_limit, "norm": cfg.hw_norm}
+    )
     return HwObjective(
-        table,
+        None if cfg.hw_fit else table,
         cell_specs(cfg.backbone, cfg.cell_layers),
         parse_objective(cfg.hw_objective),
         start,
-        limit=cfg.hw_limit,
-        norm=cfg.hw_norm,
         rate=cfg.hw_lambda_rate,
         update_every=cfg.hw_update_every,
         bits=cfg.bits_candidates,
+        **mode,
     )
 
 
