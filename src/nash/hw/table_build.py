@@ -640,33 +640,21 @@ def _assemble(
 def build_cost_table(
     backbone: str = "resnet18",
     *,
-    version: str = "v3",
-    bits: str = "w2a2",
-    bits_candidates: Sequence[str | int] | None = None,
-    input_shape: str | tuple[int, int, int] = "3x224x224",
-    num_classes: int = 1000,
-    width: int = 64,
-    stem: str = "imagenet",
-    recipe: str | None = None,
-    cell_layers: int | None = None,
-    hw: HwConfig | None = None,
-    ops: Sequence[str] | None = None,
     cache_dir: str | Path | None = None,
     progress: bool = True,
     workers: int = 1,
+    **settings: Any,
 ) -> CostTable:
     """Measure the cost table of the deployed ``backbone`` (see the module docstring).
 
     Args:
-        backbone: ``resnet18`` | ``resnet34``; ``cell_layers`` as in ``nash.space.cell_specs``.
-        version: NASH strategy (v1..v4): which ops each edge may carry.
-        bits: reference main-branch bits of every cell (every other role follows ``QuantSpec``).
-        bits_candidates: per-cell bit candidates (tags, or ints ``n`` for ``wnan``); the reference
-            is always included.
-        input_shape, num_classes, width, stem, recipe: the deployed network (``recipe`` picks the
-            model options, e.g. ``reference``).
-        hw: estimator settings; must be ``fold=target_fps`` (default 324.5 fps at 5 ns, finn-plus).
-        ops: non-zero ops to measure (default all; ``conv_1x1`` is always measured).
+        backbone: ``resnet18`` | ``resnet34``.
+        settings: the deployment, as :func:`table_settings` takes it: ``version`` (NASH strategy:
+            which ops each edge may carry), ``bits`` (reference main-branch bits of every cell),
+            ``bits_candidates`` (per-cell candidates; the reference is always included),
+            ``input_shape``, ``num_classes``, ``width``, ``stem``, ``recipe`` (model options, e.g.
+            ``reference``), ``cell_layers``, ``hw`` (must be ``fold=target_fps``; default 324.5 fps
+            at 5 ns, finn-plus), ``ops`` (non-zero ops to measure; ``conv_1x1`` always is).
         cache_dir: load a table built with identical settings from here instead of rebuilding,
             and store a new one there.
         progress: tqdm bar, one tick per export.
@@ -676,21 +664,7 @@ def build_cost_table(
         ConfigError: bad settings (see :func:`table_settings`).
         HardwareError: a probe network could not be separated into cells.
     """
-    settings = table_settings(
-        backbone,
-        version=version,
-        bits=bits,
-        bits_candidates=bits_candidates,
-        input_shape=input_shape,
-        num_classes=num_classes,
-        width=width,
-        stem=stem,
-        recipe=recipe,
-        cell_layers=cell_layers,
-        hw=hw,
-        ops=ops,
-    )
-    return _build_tables([settings], cache_dir, progress, workers)[0]
+    return _build_tables([table_settings(backbone, **settings)], cache_dir, progress, workers)[0]
 
 
 def build_fit_ladder(
