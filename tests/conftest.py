@@ -26,7 +26,7 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 # way pytest 9.2 ignores.
 DIRECTORY_UNITS = ("tests/export/", "tests/analysis/")
 GROUPS = {
-    "finn_plus_v3": (  # FINN+ build of NASH-v3 (~2 min)
+    "finn_plus_v3": (  # -m slow: FINN+ build of the whole NASH-v3 ResNet18 (~2.5 min)
         "tests/hw/test_finn_plus.py::test_same_folding_same_costs[resnet18-v3]",
         "tests/hw/test_finn_plus.py::test_set_folding_matches[resnet18-v3]",
     ),
@@ -39,8 +39,21 @@ GROUPS = {
     "accuracy_o": ("tests/train/test_accuracy.py::test_original_w2a2_reaches_70_cli_and_eval",),
 }
 _GROUP_OF = {nodeid: group for group, nodeids in GROUPS.items() for nodeid in nodeids}
-# units that start first, the longest first, so that the two workers finish together
-FIRST = ("finn_plus_v3", "tests/hw/test_cost_table.py", "accuracy_v3", "finn_original", "accuracy_o")
+# units that start first, the longest first, so that the two workers finish together (CPU seconds of
+# each unit with -n 0 on a quiet machine, 2026-11-30; every other unit takes < 20 s)
+FIRST = (
+    "finn_plus_v3",  # -m slow only (~140 s)
+    "tests/hw/test_cost_table.py",  # ~160 s
+    "tests/export/",  # ~66 s
+    "finn_original",  # ~42 s
+    "tests/hw/test_finn_plus.py",  # ~41 s: cnv_1w1a, tfc_2w2a, cells 1-2 of NASH-v3
+    "accuracy_o",  # ~40 s
+    "accuracy_v3",  # ~35 s
+    "tests/pipeline/test_pipeline.py",  # ~27 s
+    "tests/models/test_cell_bits_cli.py",  # ~26 s
+    "tests/hw/test_golden.py",  # ~24 s
+    "tests/pipeline/test_deploy_scale.py",  # ~22 s
+)
 
 
 def work_unit(nodeid: str) -> str:

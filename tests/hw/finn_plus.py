@@ -91,6 +91,47 @@ def export_resnet(
     )
 
 
+def export_resnet_cells(
+    version: str, cells: tuple[int, ...], out: Path, input_shape: str = "1x32x32", width: int = 8
+) -> Path:
+    """Untrained w2a2 NASH network of only ``cells`` of the paper's ResNet18 ``version`` genotype
+    (stem, those cells, head; small stem, 10 classes, seed 0), exported as ``export_arch`` does.
+
+    ``cells=(1, 2)`` are built exactly as in the whole network (cell 0, left out, keeps the stem's
+    width and resolution): for NASH-v3 the first two downsampling cells, with conv 5x5, conv 1x1,
+    max-pool and identity edges. FINN+'s build time grows about with the square of the node count:
+    these two cells compile about 4x faster than the whole ResNet18 of ``export_resnet``."""
+    import torch
+
+    from nash.config.recipes import DEFAULT_RECIPE, recipe_overrides
+    from nash.export import export_model
+    from nash.hw.from_arch import parse_input_shape
+    from nash.models import ModelOptions, QuantSpec
+    from nash.models.resnet import NashResNet
+    from nash.space import cell_specs
+    from nash.space.reference import PACKAGED_REFERENCE, load_reference_genotypes
+
+    genotype = load_reference_genotypes(PACKAGED_REFERENCE)[version]
+    specs = cell_specs("resnet18", genotype.cell_layers)
+    shape = parse_input_shape(input_shape)
+    options = ModelOptions.from_dict(recipe_overrides(DEFAULT_RECIPE, "train").get("model"))
+    torch.manual_seed(0)
+    model = NashResNet(
+        [specs[k] for k in cells],
+        QuantSpec.from_tag("w2a2", version=version),
+        10,
+        [genotype.cells[k] for k in cells],
+        in_channels=shape[0],
+        width=width,
+        stem="small",
+        options=options,
+    )
+    d = out / f"resnet18-{version}-cells{''.join(map(str, cells))}-{input_shape}"
+    d.mkdir(parents=True, exist_ok=True)
+    meta = {"backbone": "resnet18", "bits": "w2a2", "version": version}
+    return Path(export_model(model.eval(), shape, d / "model.onnx", metadata=meta))
+
+
 def finn_plus(onnx_path: Path, out: Path, target_fps: float, clock_ns: float = 5.0) -> dict[str, Any]:
     """FINN+ (``nash.finn.build``, with LabelSelect) at ``target_fps``: summary + final folding config."""
     from nash.finn import build

@@ -11,12 +11,19 @@ through ``nash.finn.build`` at a target fps (FINN+'s own SetFolding). Then, on t
 * ``test_set_folding_matches``: our finn-plus SetFolding for the same target picks FINN+'s PE, SIMD
   and parallel_window for every layer, hence the same fps.
 
-Networks, all in the default run (issue 10: the comparison runs in CI): Brevitas's cnv_1w1a (3000 fps
-at 5 ns, the issue's case) and tfc_2w2a, our original and NASH-v3 ResNet18 (w2a2, width 8, 1x32x32;
-the v3 pair takes about 2.5 min on the 2-core machine, most of it FINN+'s streamlining). The original
-ResNet18 is the trained one of tests/finn/test_build_resnet.py, compiled once per session at 2000 fps
-(session fixture ``finn_original``; under xdist both files' tests of it run on one worker); the
-others are exported untrained. Nothing is cached across runs.
+Networks in the default run (issue 10: the comparison runs in CI): Brevitas's cnv_1w1a (3000 fps at
+5 ns, the issue's case) and tfc_2w2a, our original ResNet18 and cells 1-2 of NASH-v3 ResNet18 (w2a2,
+width 8, 1x32x32). The original ResNet18 is the trained one of tests/finn/test_build_resnet.py,
+compiled once per session at 2000 fps (session fixture ``finn_original``; under xdist both files'
+tests of it run on one worker); the others are exported untrained. Nothing is cached across runs.
+
+``resnet18-v3-cells12`` is the NASH-v3 ResNet18 without its cells 0 and 3 (stem, the two
+downsampling cells 1 and 2 exactly as in the whole network, head; ``finn_plus.export_resnet_cells``):
+every kind of NAS edge of the genotype (conv 5x5, conv 1x1, max-pool, identity; binary weights on
+8-bit activations) and its adds, forks and pools, 103 FINN+ layers, built in ~30 s. The whole
+NASH-v3 ResNet18 (190 layers: FINN+'s build time grows about with the square of the node count,
+~130 s of streamlining and bit-width minimisation) is ``-m slow``; the default run's cells-1-2
+network covers the same code paths on both sides.
 """
 
 from __future__ import annotations
@@ -35,9 +42,11 @@ NETWORKS = {
     "cnv_1w1a": (lambda out: fp.export_brevitas("cnv_1w1a", out), 3000.0),
     "tfc_2w2a": (lambda out: fp.export_brevitas("tfc_2w2a", out), 100_000.0),
     "resnet18-o": (SHARED, 2000.0),
+    "resnet18-v3-cells12": (lambda out: fp.export_resnet_cells("v3", (1, 2), out), 1000.0),
     "resnet18-v3": (lambda out: fp.export_resnet("v3", out), 1000.0),
 }
-PARAMS = list(NETWORKS)
+SLOW = {"resnet18-v3"}  # the whole NASH-v3 ResNet18; resnet18-v3-cells12 covers it in the default run
+PARAMS = [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in NETWORKS]
 
 
 @pytest.fixture(scope="module")
