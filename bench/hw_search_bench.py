@@ -80,7 +80,7 @@ def main() -> None:
 
     ladder = FitLadder.load(args.ladder)
     fit_cfg = {**base, "hw_objective": "lut+bram18", "hw_device": ladder.budget["device"]}
-    fit_cfg["hw_target_fps"] = ladder.levels[-1]
+    fit_cfg["hw_target_fps"] = max(f for n, f in enumerate(ladder.levels) if ladder.reachable(n))
     variants["hw-fit"] = SearchConfig(**fit_cfg, hw_weight=1.0, hw_fit=True, hw_update_every=1)
     t0 = time.perf_counter()
     table = _table(variants["hw"], args.table)
