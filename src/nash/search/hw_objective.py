@@ -95,7 +95,6 @@ class HwObjective:
     ) -> None:
         self.ladder = ladder
         self.goal = self.level = 0
-        self.fit_state: dict[str, Any] | None = None
         if ladder is not None:
             if limit is not None:
                 raise ConfigError("device-fit mode's goal is the target fps; leave hw_limit unset")
@@ -129,8 +128,7 @@ class HwObjective:
         self.norm = torch.tensor([norms[r] for r in self.columns], dtype=torch.float64)
         self.weights = torch.tensor([self.objective[r] for r in self.columns], dtype=torch.float64)
         self.mask = torch.ones(len(self.columns), dtype=torch.float64)  # fit mode: the binding resources
-        self._cols, self._cells, self._bit_cols = cols, list(cells), None
-        self.base = torch.tensor(np.asarray(table.base, dtype=np.float64)[cols])
+        self._cols, self._bit_cols = cols, None
         edges = np.asarray(table.edges, dtype=np.float64)
         n_edges = sum(len(cell_edges(s)) for s in cells)
         if edges.shape[0] != n_edges or edges.shape[1] != len(OPS):
@@ -138,7 +136,6 @@ class HwObjective:
                 f"the cost table has {edges.shape[0]}x{edges.shape[1]} edge entries but the supernet has "
                 f"{n_edges} edges x {len(OPS)} ops; build the table for the same backbone and cell_layers"
             )
-        self.edges = torch.tensor(edges[:, :, cols])  # (E, K, R')
         allowed = getattr(table, "allowed", None)
         self.allowed = None if allowed is None else torch.tensor(np.asarray(allowed, dtype=np.float64))
         node: list[int] = []
@@ -154,10 +151,9 @@ class HwObjective:
         self.node = torch.tensor(node, dtype=torch.long)  # (E,) global node of each edge
         self.n_nodes = n_nodes
         # shared per-source parts (NAS activation, stream duplication): counted once per used source
-        self.sources = self.source_ops = None
+        self.src_index = None
         if getattr(table, "sources", None) is not None:
-            src = np.asarray(table.sources, dtype=np.float64)
-            n_src = src.shape[1]
+            n_src = np.asarray(table.sources).shape[1]
             src_of = [c * n_src + int(e.src) for c, spec in enumerate(cells) for e in cell_edges(spec)]
             groups: list[list[int]] = [[] for _ in range(len(cells) * n_src)]
             for row, g in enumerate(src_of):
@@ -165,10 +161,6 @@ class HwObjective:
             width = max(1, max(len(g) for g in groups))
             pad = len(node)  # index of an appended zero row
             self.src_index = torch.tensor([g + [pad] * (width - len(g)) for g in groups], dtype=torch.long)
-            self.sources = torch.tensor(src[:, :, cols].reshape(len(cells) * n_src, -1))  # (C*S, R')
-            ops = np.asarray(table.source_ops, dtype=np.float64)[..., cols]
-            self.source_ops = torch.tensor(ops.reshape(len(cells) * n_src, ops.shape[2], -1))  # (C*S, K, R')
-        self.cell_bits = None
         self.bits: tuple[str, ...] = ()
         if bits is not None and len(bits) > 1:
             table_bits = list(getattr(table, "bits", ()) or ())
@@ -179,9 +171,8 @@ class HwObjective:
                     "bits candidates (nash hw table --bits-candidates)"
                 )
             self._bit_cols = [table_bits.index(b) for b in bits]
-            cb = np.asarray(table.cell_bits, dtype=np.float64)[:, self._bit_cols]
-            self.cell_bits = torch.tensor(cb[:, :, cols])  # (C, B, R')
             self.bits = tuple(bits)
+        self._read_parts(table)
         self.history: list[dict[str, float]] = []
 
     @property
@@ -189,22 +180,28 @@ class HwObjective:
         """Budget or device-fit mode: the derived network must meet a limit at the end."""
         return self.limit is not None or self.ladder is not None
 
+    def _read_parts(self, table: Any) -> None:
+        """The objective's columns of ``table``'s cost parts as tensors: base (R',), edges
+        (E, K, R'), per source (C*S, R') and per (source, op) (C*S, K, R'), per-cell bits (C, B, R')."""
+        cols = self._cols
+        self.base = torch.tensor(np.asarray(table.base, dtype=np.float64)[cols])
+        self.edges = torch.tensor(np.asarray(table.edges, dtype=np.float64)[:, :, cols])
+        self.sources = self.source_ops = self.cell_bits = None
+        if self.src_index is not None:
+            src = np.asarray(table.sources, dtype=np.float64)[..., cols]
+            self.sources = torch.tensor(src.reshape(-1, len(cols)))
+            ops = np.asarray(table.source_ops, dtype=np.float64)[..., cols]
+            self.source_ops = torch.tensor(ops.reshape(-1, ops.shape[2], len(cols)))
+        if self._bit_cols is not None:
+            cb = np.asarray(table.cell_bits, dtype=np.float64)[:, self._bit_cols]
+            self.cell_bits = torch.tensor(cb[:, :, cols])
+
     def _use_level(self, level: int) -> None:
         """Device fit: read the cost parts of the ladder's level ``level`` (same shapes)."""
         if level == self.level and self.table is self.ladder.tables[level]:
             return
-        table, cols = self.ladder.tables[level], self._cols
-        self.table, self.level = table, level
-        self.base = torch.tensor(np.asarray(table.base, dtype=np.float64)[cols])
-        self.edges = torch.tensor(np.asarray(table.edges, dtype=np.float64)[:, :, cols])
-        if self.sources is not None:
-            src = np.asarray(table.sources, dtype=np.float64)[..., cols]
-            self.sources = torch.tensor(src.reshape(self.sources.shape))
-            ops = np.asarray(table.source_ops, dtype=np.float64)[..., cols]
-            self.source_ops = torch.tensor(ops.reshape(self.source_ops.shape))
-        if self.cell_bits is not None:
-            cb = np.asarray(table.cell_bits, dtype=np.float64)[:, self._bit_cols]
-            self.cell_bits = torch.tensor(cb[:, :, cols])
+        self.table, self.level = self.ladder.tables[level], level
+        self._read_parts(self.table)
 
     @staticmethod
     def _norms(table: Any, norm: str) -> dict[str, float]:
@@ -330,7 +327,6 @@ class HwObjective:
         """Device fit: the derived network's fit on the ladder; switch to the next level up (at most
         the goal), push only on the resources over the device there, move lambda on the fps gap."""
         fit = self.ladder.fit(self.derived_cells(probs), self.derived_bits(bit_probs))
-        self.fit_state = fit
         self.over = fit["level"] < self.goal
         self.lam *= (1.0 + self.rate) if self.over else 1.0 / (1.0 + self.rate)
         self._use_level(min(fit["level"] + 1, self.goal))
