@@ -64,6 +64,7 @@ __all__ = [
     "build_network",
     "export_network",
     "estimate_network",
+    "lower_network",
     "estimate_networks",
     "measure_network",
     "measure_levels",
@@ -250,13 +251,24 @@ def estimate_network(
     bits: Sequence[str | Sequence[int] | None] | None = None,
 ) -> Estimate:
     """Full ``nash.hw`` estimate of the network a table predicts (export, lower, fold, cost)."""
-    from nash.hw.api import estimate_lowered, lowering_options
+    from nash.hw.api import estimate_lowered
+
+    return estimate_lowered(lower_network(settings, cells, bits), _hw(settings))
+
+
+def lower_network(
+    settings: dict[str, Any],
+    cells: Sequence[Sequence[tuple[str, int]]] | None = None,
+    bits: Sequence[str | Sequence[int] | None] | None = None,
+) -> Any:
+    """Export the network a table predicts and lower it to dataflow layers (fold it as often as
+    needed with ``nash.hw.api.estimate_lowered``)."""
+    from nash.hw.api import lowering_options
     from nash.hw.lowering import lower_model
 
-    cfg = _hw(settings)
     with tempfile.TemporaryDirectory(prefix="nash_table_") as tmp:
         path = export_network(settings, cells, bits, Path(tmp) / "model.onnx")
-        return estimate_lowered(lower_model(path, lowering_options(cfg)), cfg)
+        return lower_model(path, lowering_options(_hw(settings)))
 
 
 # --- separating the cells --------------------------------------------------------------------------
@@ -776,22 +788,16 @@ def _totals(est: Estimate) -> dict[str, Any]:
 
 def _estimate_job(args: tuple[dict[str, Any], Any, Any, tuple, bool]) -> dict[str, Any]:
     settings, cells, bits, levels, fit = args
-    if not levels and not fit:
-        return _totals(estimate_network(settings, cells, bits))
-    from nash.hw.api import estimate_lowered, lowering_options
-    from nash.hw.lowering import lower_model
+    from nash.hw.api import estimate_lowered
 
-    cfg = _hw(settings)
-    with tempfile.TemporaryDirectory(prefix="nash_table_") as tmp:
-        path = export_network(settings, cells, bits, Path(tmp) / "model.onnx")
-        lowered = lower_model(path, lowering_options(cfg))
+    cfg, lowered = _hw(settings), lower_network(settings, cells, bits)
     out = _totals(estimate_lowered(lowered, cfg))
     if levels:
         out["levels"] = [
             _totals(estimate_lowered(lowered, dataclasses.replace(cfg, target_fps=fps))) | {"target_fps": fps}
             for fps in levels
         ]
-    if fit:  # FINN-style device fit: bisection over the SetFolding target (nash hw estimate --fit)
+    if fit:  # FINN-style device fit (nash hw estimate --fit)
         est = estimate_lowered(lowered, dataclasses.replace(cfg, fold=FoldMode.FIT))
         out["fit"] = _totals(est) | {"fits": bool(est.fits)}
     return out
