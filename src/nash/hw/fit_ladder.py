@@ -137,7 +137,10 @@ class FitLadder:
 
     def fits_level(self, level: int, cells: Any, bits: Any = None) -> bool:
         """Whether the network meets level ``level``'s target and fits the device there."""
-        pred = self.tables[level].predict(cells, bits)
+        return self._fits(self.tables[level].predict(cells, bits))
+
+    def _fits(self, pred: dict[str, Any]) -> bool:
+        """A prediction meets its level's cycle target and is within the device's usable limit."""
         return bool(pred["meets_target"]) and not self.overshoot(pred)
 
     def fit(self, cells: Any, bits: Any = None) -> dict[str, Any]:
@@ -150,7 +153,7 @@ class FitLadder:
             next level up (what keeps the network from it; ``{}`` at the top level).
         """
         preds = [t.predict(cells, bits) for t in self.tables]
-        ok = [bool(p["meets_target"]) and not self.overshoot(p) for p in preds]
+        ok = [self._fits(p) for p in preds]
         level = max((n for n, good in enumerate(ok) if good), default=-1)
         at = preds[max(level, 0)]
         above = preds[level + 1] if level + 1 < len(preds) else None
