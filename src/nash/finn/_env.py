@@ -57,6 +57,9 @@ def require_finn() -> str:
             f"FINN+ is not installed or incomplete ({exc.name or exc}); install it with: {INSTALL_HINT}"
         ) from None
     settings.initialize_dummy_settings()
+    from nash.qonnx_speed import install
+
+    install()  # linear-time qonnx clean-up passes (same graphs), run by every FINN+ transformation
     return finn_version()
 
 

@@ -31,6 +31,10 @@ def load_graph(model: Any) -> Any:
     from qonnx.transformation.general import SortGraph
     from qonnx.transformation.infer_shapes import InferShapes
 
+    from nash.qonnx_speed import install
+
+    install()  # linear-time qonnx clean-up passes (same graphs)
+
     model_path = None
     if isinstance(model, str | os.PathLike):
         path = model_path = Path(model)
