@@ -4,10 +4,10 @@ A small deployment keeps the builds short: ResNet18 with 2-layer cells (8 cells,
 downsample), 3x32x32, width 8, 10 classes, small stem, SetFolding at 2,000 fps and 5 ns
 (finn-plus; the 3x3 convs fold to 98,304 of the 100,000 target cycles), ops max_pool_3x3 and
 conv_3x3 (conv_1x1 is always measured), per-cell bits w1a1 / w2a2 (reference) / w4a4. The table
-takes 19 exports; the checks below 10 more full estimates. Predictions are compared with full
-``nash.hw`` estimates of the same networks (same deterministic weights). An export of this
-network takes ~2.4 s on a quiet core, so the module needs ~40 s with its 2 worker processes;
-with the 2 cores shared with other jobs (load average 2-3) it took 163-199 s.
+takes 19 exports; the checks below 7 more full estimates. Predictions are compared with full
+``nash.hw`` estimates of the same networks (same deterministic weights). An export and lowering of
+this network take ~3.6 s on a quiet core; in `make test` (its 2 worker processes beside the other
+xdist worker) the module's fixtures took 72 s (2026-11-30).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ KW = dict(
 )
 WORKERS = 2  # spawned export processes (the machine has 2 cores)
 
-# Largest |predict - full estimate| over the 8 random genotypes of test_predict_matches_full_estimates
+# Largest |predict - full estimate| over 8 random genotypes (seed 0; the test keeps the first N_RANDOM)
 # (measured: LUT 160 = 0.41 %, BRAM18 2 = 2.2 %, URAM 0, DSP 0, critical path 17,408 cycles = 0.67 %);
 # the tolerances are a little above.
 TOLERANCE = {"lut": 200.0, "bram18": 3.0, "uram": 0.0, "dsp": 0.0, "latency_cycles": 20_000.0}
@@ -92,15 +92,20 @@ EXACT = {  # reference bits; cell c of the 8 (downsample: 2, 4, 6) gets the c-th
 }
 
 
+# The first 5 of those 8 (issue 14, test time: 3 fewer exports): their fit levels at the ladder are
+# 0, 0, 1, 1, 1 (the 8: 0, 0, 1, 1, 1, 1, 1, 1), so the ladder checks still see two levels.
+N_RANDOM = 5
+
+
 @pytest.fixture(scope="module")
 def full(table):
-    """Full estimates of 8 random networks and of the EXACT ones, in one parallel batch."""
+    """Full estimates of N_RANDOM random networks and of the EXACT ones, in one parallel batch."""
     rng = random.Random(0)
-    randoms = [_random_network(table, rng) for _ in range(8)]
+    randoms = [_random_network(table, rng) for _ in range(N_RANDOM)]
     exact = [(cells, None) for cells in EXACT.values()]
     out = estimate_networks(table.settings, randoms, workers=WORKERS, levels=LEVELS, fit=True)
     out += estimate_networks(table.settings, exact, workers=WORKERS)
-    return list(zip(randoms, out[:8])), dict(zip(EXACT, zip(exact, out[8:])))
+    return list(zip(randoms, out[:N_RANDOM])), dict(zip(EXACT, zip(exact, out[N_RANDOM:])))
 
 
 def _errors(table: CostTable, network: tuple, truth: dict) -> dict[str, float]:
