@@ -8,12 +8,14 @@ BIN := $(VENV)/bin
 setup:
 	@PYTHON=$(PY) VENV=$(VENV) bash scripts/setup.sh
 
-# One torch thread by default: the demo's many small kernels run as fast or faster on one thread
-# here, and its numbers then do not depend on the machine's core count (README, "Determinism").
-# `make demo THREADS=2` to use more.
+# One torch thread per job: the demo's many small kernels run as fast or faster on one thread here,
+# and its numbers then do not depend on the machine's core count (README, "Determinism"). DEMO_JOBS
+# searches / grid cells run at a time in worker processes (`nash run --jobs`; results do not depend
+# on it). `make demo DEMO_JOBS=1` runs them one after the other.
 THREADS ?= 1
+DEMO_JOBS ?= 2
 demo: setup
-	OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) $(BIN)/nash run configs/demo.yaml --out runs/demo
+	OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) $(BIN)/nash run configs/demo.yaml --out runs/demo --jobs $(DEMO_JOBS)
 
 # The report's real-browser test needs Debian's chromium (installed here when root+apt; skipped with a
 # reason otherwise, an error when NASH_REQUIRE_BROWSER=1 as in CI).

@@ -123,15 +123,15 @@ def test_run_without_a_terminal_has_no_progress_bars(tmp_path, monkeypatch, caps
 
     seen = {}
 
-    def fake_run(cfg, out, *, to, progress, log, rerun):
-        seen["progress"] = progress
+    def fake_run(cfg, out, *, to, progress, log, rerun, jobs):
+        seen["progress"], seen["jobs"] = progress, jobs
         log("[train resnet18-o-w2a2] training")
         return []
 
     monkeypatch.setattr(nash.pipeline, "run_experiment", fake_run)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     assert main(["run", str(_experiment(tmp_path)), "--out", str(tmp_path / "e")]) == 0
-    assert seen["progress"] is False
+    assert seen["progress"] is False and seen["jobs"] == 1
     assert "[train resnet18-o-w2a2] training" in capsys.readouterr().out
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     main(["run", str(_experiment(tmp_path)), "--out", str(tmp_path / "e")])

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from nash.config.base import from_dict, load_config
+from nash.config.base import from_dict, load_config, to_dict
 from nash.config.pipeline import ExperimentConfig
 from nash.errors import ConfigError
 from nash.pipeline import run_experiment
@@ -147,3 +147,23 @@ def test_reference_genotypes_replace_the_search(tmp_path):
     paper = load_reference_genotypes(default_reference_path())
     for v in ("v2", "v4"):
         assert Genotype.load(tmp_path / "search" / f"resnet18-{v}" / "genotype.json").cells == paper[v].cells
+
+
+def test_parallel_jobs_give_the_sequential_results(tiny_run, tmp_path):
+    """``jobs=2``: both searches, then the cells, in two worker processes; every number as sequential."""
+    cfg, _, rows, _ = tiny_run
+    wide = from_dict(ExperimentConfig, {**to_dict(cfg), "versions": ["o", "v3", "v4"]})
+    logs: list[str] = []
+    got = run_experiment(wide, tmp_path, progress=False, log=logs.append, jobs=2)
+    assert [(r["version"], r["status"]) for r in got] == [("o", "ok"), ("v3", "ok"), ("v4", "ok")]
+    same = ("top1", "top5", "macs", "lut", "bram18", "fps")
+    for want, have in ((rows[0], got[0]), (rows[1], got[2])):
+        assert {k: have[k] for k in same} == {k: want[k] for k in same}
+    genotype = (tmp_path / got[2]["genotype_path"]).read_text()
+    assert genotype == (tiny_run[1] / rows[1]["genotype_path"]).read_text()
+    # the workers' stage lines reach the caller's log; the grid lines come from the parent
+    assert sum(line.startswith("[search") and "finished" in line for line in logs) == 2
+    assert sum(line.startswith("[train") and "finished" in line for line in logs) == 3
+    assert [line for line in logs if line.startswith("[grid")][-1].startswith("[grid 3/3 cells")
+    with pytest.raises(ConfigError, match="--jobs 0"):
+        run_experiment(wide, tmp_path, jobs=0)

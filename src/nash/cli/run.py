@@ -48,6 +48,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="resolve and validate the config (recipe included), print each stage's settings, run nothing",
     )
     p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="searches / grid cells to run at a time, in worker processes (default 1; each cell is "
+        "seeded, so results do not depend on it). Each worker gets cpu_count/JOBS torch threads "
+        "unless OMP_NUM_THREADS is set",
+    )
+    p.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress bars, one line per stage (bars are also off when stderr is not a terminal)",
@@ -62,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     from nash.config.pipeline import ExperimentConfig, load_experiment
     from nash.pipeline import run_experiment
+    from nash.pipeline.runner import stdout_log
     from nash.runtime import quiet_brevitas
 
     cfg: ExperimentConfig = load_experiment(args.config, recipe=args.recipe)
@@ -70,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
     quiet_brevitas()
     start = time.perf_counter()
     progress = not args.no_progress and sys.stderr.isatty()  # no \r bars in log files
-    rows = run_experiment(cfg, args.out, to=args.to, progress=progress, log=_flushed, rerun=args.rerun)
+    rows = run_experiment(
+        cfg, args.out, to=args.to, progress=progress, log=stdout_log, rerun=args.rerun, jobs=args.jobs
+    )
     minutes = (time.perf_counter() - start) / 60
     failed = [r for r in rows if r.get("status") != "ok"]
     print(
@@ -94,10 +105,6 @@ def _plan(cfg, to: str) -> int:
         print(line)
     print(f"plan ok: {len(cfg.grid())} grid cells, recipe {cfg.recipe}")
     return 0
-
-
-def _flushed(line: str) -> None:
-    print(line, flush=True)
 
 
 def _print_pareto_sets(rows: list[dict]) -> None:

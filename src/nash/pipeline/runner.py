@@ -4,10 +4,19 @@ Resumable and incremental: finished stages are skipped (``stage.json`` records),
 resume, and ``results.csv``/``results.json`` are rewritten after every grid cell. A failing grid
 cell is recorded with its error and the others go on. Changed stage settings are refused before
 anything runs (``--rerun STAGE`` accepts them); one ``nash run`` per directory at a time.
+
+``jobs > 1`` (``nash run --jobs N``) runs the searches, then the grid cells, ``N`` at a time in
+worker processes (spawned; each cell is independent and seeded, so its results are those of a
+sequential run). Each worker runs torch on ``cpu_count // N`` threads unless ``OMP_NUM_THREADS``
+is set; NASH versions start before the original ResNets (they take longer), and the result rows
+stay in grid order. Inside workers the stages show no progress bars; their one-line messages are
+printed as they happen (with a ``log`` other than ``print`` / :func:`stdout_log`, handed to it as
+each job ends).
 """
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -23,7 +32,12 @@ from nash.pipeline.stage import StageChanged, StageResult, one_line_error
 from nash.pipeline.steps import STEPS, Cell, Context, Step, check_sections, planned_conflicts, step_cells
 from nash.records import format_diff
 
-__all__ = ["run_experiment"]
+__all__ = ["run_experiment", "stdout_log"]
+
+
+def stdout_log(message: str) -> None:
+    """Print one progress line and flush it (the CLI's log; workers of ``jobs > 1`` print alike)."""
+    print(message, flush=True)
 
 
 def run_experiment(
@@ -34,6 +48,7 @@ def run_experiment(
     progress: bool = True,
     log: Callable[[str], None] = print,
     rerun: Iterable[str] = (),
+    jobs: int = 1,
 ) -> list[dict[str, Any]]:
     """Run (or resume) the experiment in ``root`` and return the result rows.
 
@@ -44,6 +59,7 @@ def run_experiment(
         progress: show tqdm bars inside stages.
         log: where one-line progress messages go.
         rerun: stages whose changed settings are accepted: their cells run again from scratch.
+        jobs: searches / grid cells run at a time (worker processes when > 1).
 
     Raises:
         ConfigError: bad config or stage section; ``StageChanged``: a finished stage would now run
@@ -53,6 +69,8 @@ def run_experiment(
     names = [s.name for s in STEPS] + ["report"]
     if to not in names:
         raise ConfigError(f"--to {to!r}: use one of {', '.join(names)}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"--jobs {jobs!r}: give a whole number of parallel jobs, 1 or more")
     rerun = frozenset(rerun)
     unknown = sorted(rerun - {s.name for s in STEPS})
     if unknown:
@@ -65,7 +83,7 @@ def run_experiment(
     with experiment_lock(root, log):
         _refuse_changes(ctx, steps)
         save_config(cfg, root / "experiment.yaml")
-        rows = _run_grid(ctx, steps, log)
+        rows = _run_grid(ctx, steps, log, jobs)
         if to == "report" and rows:
             from nash.analysis import write_report
 
@@ -87,37 +105,136 @@ def _refuse_changes(ctx: Context, steps: tuple[Step, ...]) -> None:
     )
 
 
-def _run_grid(ctx: Context, steps: tuple[Step, ...], log: Callable[[str], None]) -> list[dict[str, Any]]:
+def _run_grid(
+    ctx: Context, steps: tuple[Step, ...], log: Callable[[str], None], jobs: int = 1
+) -> list[dict[str, Any]]:
     shared = [s for s in steps if s.scope == "strategy"]
     per_cell = [s for s in steps if s.scope == "cell"]
     done: dict[tuple[str, Cell], StageResult] = {}
     errors: dict[tuple[str, Cell], str] = {}
-    for step in shared:
-        for cell in step_cells(ctx, step):
-            try:
-                done[(step.name, cell)] = _timed(ctx, step, cell, {}, log)
-            except Exception as exc:  # noqa: BLE001 - one failed search must not stop the grid
-                errors[(step.name, cell)] = _describe(step.name, exc)
-                _event(ctx, step.name, cell, "failed", errors[(step.name, cell)])
-                log(f"[{step.name} {'-'.join(cell)}] FAILED: {errors[(step.name, cell)]}")
-    rows: list[dict[str, Any]] = []
-    if not per_cell:
+    pool = _Pool(ctx, jobs, log) if jobs > 1 else None
+    try:
+        for step in shared:
+            cells = step_cells(ctx, step)
+            if pool is not None and len(cells) > 1:
+                outcomes = pool.map(_shared_job, [(step.name, cell) for cell in cells])
+            else:
+                outcomes = (_shared_job((step.name, cell), ctx) for cell in cells)
+            for cell, (res, error) in zip(cells, outcomes):
+                if error is None:
+                    done[(step.name, cell)] = res
+                else:
+                    errors[(step.name, cell)] = error
+        rows: list[dict[str, Any]] = []
+        if not per_cell:
+            return rows
+        grid = ctx.cfg.grid()
+        start, worked = time.perf_counter(), 0
+        names = tuple(s.name for s in shared), tuple(s.name for s in per_cell)
+        jobs_of = [(cell, *names, done, errors) for cell in grid]
+        if pool is None or len(grid) == 1:
+            outcomes = (_cell_job(job, ctx) for job in jobs_of)
+            order = range(len(grid))
+        else:  # NASH cells first (longer), rows still written in grid order
+            order = sorted(range(len(grid)), key=lambda n: grid[n][1] == "o")
+            outcomes = pool.map(_cell_job, [jobs_of[n] for n in order])
+        by_index: dict[int, dict[str, Any]] = {}
+        for i, (n, (row, ran)) in enumerate(zip(order, outcomes), start=1):
+            by_index[n] = row
+            rows = [by_index[k] for k in sorted(by_index)]
+            _write_rows(ctx, rows)
+            worked += ran
+            log(_progress(i, len(grid), time.perf_counter() - start, worked, jobs))
         return rows
-    grid = ctx.cfg.grid()
-    start, worked = time.perf_counter(), 0
-    for i, cell in enumerate(grid, start=1):
-        row, ran = _run_cell(ctx, cell, shared, per_cell, done, errors, log)
-        rows.append(row)
-        _write_rows(ctx, rows)
-        worked += ran
-        log(_progress(i, len(grid), time.perf_counter() - start, worked))
-    return rows
+    finally:
+        if pool is not None:
+            pool.close()
 
 
-def _progress(i: int, n: int, elapsed: float, worked: int) -> str:
+def _shared_job(job: tuple[str, Cell], ctx: Context | None = None) -> tuple[StageResult | None, str | None]:
+    """One strategy-scope stage (a search) of one cell: (result, None) or (None, one-line error)."""
+    ctx = ctx or _WORKER["ctx"]
+    name, cell = job
+    step = next(s for s in STEPS if s.name == name)
+    try:
+        return _timed(ctx, step, cell, {}, ctx.log), None
+    except Exception as exc:  # noqa: BLE001 - one failed search must not stop the grid
+        error = _describe(step.name, exc)
+        _event(ctx, step.name, cell, "failed", error)
+        ctx.log(f"[{step.name} {'-'.join(cell)}] FAILED: {error}")
+        return None, error
+
+
+def _cell_job(job: tuple, ctx: Context | None = None) -> tuple[dict[str, Any], bool]:
+    """Every per-cell stage of one grid cell: (result row, whether anything ran)."""
+    ctx = ctx or _WORKER["ctx"]
+    cell, shared_names, cell_names, done, errors = job
+    shared = [s for s in STEPS if s.name in shared_names]
+    per_cell = [s for s in STEPS if s.name in cell_names]
+    return _run_cell(ctx, cell, shared, per_cell, done, errors, ctx.log)
+
+
+_WORKER: dict[str, Any] = {}  # the Context of a worker process
+
+
+def _init_worker(cfg: ExperimentConfig, root: Path, rerun: frozenset[str], threads: int | None) -> None:
+    from nash.runtime import quiet_brevitas
+
+    quiet_brevitas()  # as the CLI does in the parent: no export-time notices from every worker
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    _WORKER["ctx"] = Context(cfg, root, False, rerun, stdout_log)
+
+
+def _collecting(func: Callable, job: Any) -> tuple[Any, list[str]]:
+    """Run ``func(job)`` in a worker, collecting its log lines instead of printing them."""
+    lines: list[str] = []
+    ctx = _WORKER["ctx"]
+    _WORKER["ctx"] = Context(ctx.cfg, ctx.root, False, ctx.rerun, lines.append)
+    try:
+        return func(job), lines
+    finally:
+        _WORKER["ctx"] = ctx
+
+
+class _Pool:
+    """``jobs`` spawned worker processes that run pipeline jobs (see the module docstring)."""
+
+    def __init__(self, ctx: Context, jobs: int, log: Callable[[str], None]) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        threads = None if os.environ.get("OMP_NUM_THREADS") else max(1, (os.cpu_count() or 1) // jobs)
+        self.direct = log in (print, stdout_log)  # workers print their lines; else they are collected
+        self.log = log
+        self.executor = ProcessPoolExecutor(
+            jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(ctx.cfg, ctx.root, ctx.rerun, threads),
+        )
+
+    def map(self, func: Callable, jobs: list[Any]) -> Iterable[Any]:
+        """Results of ``func(job)`` in the order of ``jobs``, each as soon as it and those before are done."""
+        if self.direct:
+            yield from self.executor.map(func, jobs)
+            return
+        for result, lines in self.executor.map(_collecting, [func] * len(jobs), jobs):
+            for line in lines:
+                self.log(line)
+            yield result
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _progress(i: int, n: int, elapsed: float, worked: int, jobs: int = 1) -> str:
     text = f"[grid {i}/{n} cells, {100 * i / n:.0f} %, {_duration(elapsed)} so far"
-    if worked and i < n:
-        text += f", about {_duration(elapsed / worked * (n - i))} left"
+    if worked and i < n:  # with jobs > 1 the cells finished so far ran side by side
+        per_cell = elapsed * min(jobs, i) / worked
+        text += f", about {_duration(per_cell * (n - i) / min(jobs, n - i))} left"
     return text + "]"
 
 
