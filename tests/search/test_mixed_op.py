@@ -36,7 +36,7 @@ def _op_values(op: MixedOp, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
                              else 0.0 for k in range(len(OPS))])  # fmt: skip
 
 
-@pytest.mark.parametrize("idx,active", [((3, 5), 0), ((3, 5), 1), ((0, 4), 1), ((1, 2, 3, 4, 5), 2)])
+@pytest.mark.parametrize("idx,active", [((3, 5), 0), ((3, 5), 1), ((0, 4), 1), ((0, 4), 0), ((1, 2, 3, 4, 5), 2)])
 def test_binary_gate_gradient_matches_formula(idx, active):
     op = _mixed_op()
     x, c = torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6)
@@ -91,7 +91,9 @@ def test_only_sampled_op_runs():
     gates = binary_gates(
         torch.zeros(1, len(OPS), requires_grad=True), torch.tensor([[3, 1]]), torch.tensor([0])
     )
-    op(x, (3, 1), 0, gates[0])  # two-path alpha step: exactly the two sampled ops run once each
+    out = op(x, (3, 1), 0, gates[0])  # two-path alpha step: the active op runs in the forward ...
+    assert calls == {"max_pool_3x3": 0, "identity": 0, "conv_1x1": 1, "conv_3x3": 0, "conv_5x5": 1}
+    out.sum().backward()  # ... the inactive one once in the backward (its output feeds dL/dg only)
     assert calls == {"max_pool_3x3": 1, "identity": 0, "conv_1x1": 1, "conv_3x3": 0, "conv_5x5": 1}
 
 
