@@ -36,7 +36,9 @@ def _op_values(op: MixedOp, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
                              else 0.0 for k in range(len(OPS))])  # fmt: skip
 
 
-@pytest.mark.parametrize("idx,active", [((3, 5), 0), ((3, 5), 1), ((0, 4), 1), ((0, 4), 0), ((1, 2, 3, 4, 5), 2)])
+@pytest.mark.parametrize(
+    "idx,active", [((3, 5), 0), ((3, 5), 1), ((0, 4), 1), ((0, 4), 0), ((1, 2, 3, 4, 5), 2)]
+)
 def test_binary_gate_gradient_matches_formula(idx, active):
     op = _mixed_op()
     x, c = torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6)
