@@ -63,6 +63,11 @@ class MixedOp(nn.Module):
         built = {ops[k]: create_op(ops[k], c_in, c_out, stride, weight_bits) for k in candidates}
         self.ops = nn.ModuleDict({name: m for name, m in built.items() if m is not None})
 
+    def _out_shape(self, x: Tensor) -> tuple[int, int, int, int]:
+        """(N, c_out, H', W') of the edge output for input ``x``."""
+        n, _, h, w = x.shape
+        return (n, self.c_out, -(-h // self.stride), -(-w // self.stride))
+
     def _run(self, k: int, x: Tensor) -> Tensor | None:
         name = self.names[k]
         return None if name == "zero" else self.ops[name](x)
@@ -83,9 +88,8 @@ class MixedOp(nn.Module):
             return out
         live = tuple(pos for pos, k in enumerate(idx) if self.names[k] != "zero")  # o_k = 0: no gradient
         if out is None:  # the active op is zero: a zero-valued term carries the other gates' gradient
-            n, _, h, w = x.shape
-            shape = (n, self.c_out, -(-h // self.stride), -(-w // self.stride))
-            return _GateProbe.apply(gates[list(live)], x, self, tuple(idx[p] for p in live), shape)
+            cols = tuple(idx[p] for p in live)
+            return _GateProbe.apply(gates[list(live)], x, self, cols, self._out_shape(x))
         return _PairGate.apply(out, gates, x, self, tuple(idx), active, live)
 
     def forward_full(self, x: Tensor, k: int, gates: Tensor) -> Tensor | None:
@@ -103,9 +107,7 @@ class MixedOp(nn.Module):
         others = [j for j in self.candidates if j != k and self.names[j] != "zero"]
         if not others:
             return out
-        n, _, h, w = x.shape
-        shape = (n, self.c_out, -(-h // self.stride), -(-w // self.stride))
-        probe = _GateProbe.apply(gates[others], x, self, tuple(others), shape)  # value 0
+        probe = _GateProbe.apply(gates[others], x, self, tuple(others), self._out_shape(x))  # value 0
         if out is not None:
             probe = probe + (gates[k] - gates[k].detach()) * out.detach()
         return probe if out is None else out + probe
