@@ -2,7 +2,7 @@
 
 Usage:
     .venv/bin/python bench/train_bench.py [--steps 20] [--chunk 2] [--batch-size 64] [--width 16]
-        [--threads 1] [--phase both]
+        [--threads 1] [--phase both] [--contiguous]
 
 Times the real training step of ``nash.train`` (forward, loss, backward, SGD, scheduler) on 32x32
 one-channel inputs with the paper's reference NASH-v3 genotype, for four networks: the w2a2 QAT
@@ -34,7 +34,7 @@ from brevitas.core.scaling import ParameterFromRuntimeStatsScaling
 from brevitas.nn import QuantConv2d, QuantHardTanh, QuantIdentity, QuantLinear, QuantReLU
 from torch import nn
 
-from nash.models import QuantSpec, build_model, count_params_macs
+from nash.models import QuantSpec, build_model, count_params_macs, training_layout
 from nash.space import default_reference_path, load_reference_genotypes
 from nash.train import DistContext, build_optimizer, build_scheduler, evaluate, train_one_epoch
 
@@ -158,7 +158,7 @@ def _phase(runners: list[_Runner], args: argparse.Namespace, phase: str) -> None
         )
     o, v3 = res["o-qat"].step_s(), res["v3-qat"].step_s()
     of, v3f = res["o-float"].step_s(), res["v3-float"].step_s()
-    print(f"\nv3/original speed: QAT {o / v3:.2f}x, float {of / v3f:.2f}x")
+    print(f"\nv3/original speed: QAT {o / v3:.3f}x, float {of / v3f:.3f}x")
 
 
 def main() -> None:
@@ -171,13 +171,19 @@ def main() -> None:
     p.add_argument("--size", type=int, default=32)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--phase", choices=("stats", "learned", "both"), default="both")
+    p.add_argument(
+        "--contiguous",
+        action="store_true",
+        help="keep PyTorch's NCHW layout (default: nash.train's channels-last)",
+    )
     p.add_argument("--reference", default=str(default_reference_path()))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     genotypes = {"o": None, "v3": load_reference_genotypes(args.reference, backbone="resnet18")["v3"]}
     print(
         f"w2a2 ResNet18, width {args.width}, {args.size}x{args.size}x1, batch {args.batch_size}, "
-        f"{args.threads} thread(s), {args.steps} timed steps per network and phase"
+        f"{args.threads} thread(s), {args.steps} timed steps per network and phase, "
+        f"{'NCHW' if args.contiguous else 'channels-last'} layout"
     )
     runners = []
     print("\n| model | params | MACs/img |\n|---|---|---|")
@@ -194,10 +200,10 @@ def main() -> None:
         )
         params, macs = count_params_macs(model.eval(), (1, args.size, args.size))
         print(f"| {version} | {params:,} | {macs:,} |")
-        runners += [
-            _Runner(f"{version}-float", float_twin(model), args),
-            _Runner(f"{version}-qat", model, args),
-        ]
+        twin = float_twin(model)
+        if not args.contiguous:  # the layout nash.train trains in (channels-last on CPU)
+            model, twin = training_layout(model, "cpu"), training_layout(twin, "cpu")
+        runners += [_Runner(f"{version}-float", twin, args), _Runner(f"{version}-qat", model, args)]
     phases = ("stats", "learned") if args.phase == "both" else (args.phase,)
     for phase in phases:
         _phase(runners, args, phase)

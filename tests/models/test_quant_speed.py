@@ -4,13 +4,13 @@
   by per-chunk maxima + ``topk`` instead of ``kthvalue``: the same value, exactly (no sampling),
   and the same element receives its gradient (``kthvalue`` still picks among ties);
 * :class:`nash.models.quant.FusedIntQuant` -- the integer fake quantisation as one autograd node:
-  bit-identical output, the same gradients;
+  bit-identical output, the same gradients up to float rounding;
 * ``nash.models.ops._pool`` -- the NAS max pools in channels-last layout: bit-identical.
 
-A few training steps of the original and the NASH-v3 network give bit-identical weights to stock
-Brevitas (the code before issue 14), runs are deterministic given the seed, and a short real
-training reaches the same accuracy (``-m slow``; the default run's accuracy check of this code is
-tests/train/test_accuracy.py).
+A QAT step of the original and the NASH-v3 network gives bit-identical outputs and the same
+gradients up to float rounding as stock Brevitas (the code before issue 14), runs are
+deterministic given the seed, and a short real training reaches the same accuracy (``-m slow``;
+the default run's accuracy check of this code is tests/train/test_accuracy.py).
 """
 
 from __future__ import annotations
@@ -148,13 +148,32 @@ def test_fused_act_quant_is_brevitas(name, phase):
         assert torch.equal(_bits(ya), _bits(yb))  # bit-identical output
         ya.backward(g)
         yb.backward(g)
-        assert torch.equal(xa.grad, xb.grad)  # same values (a masked zero may differ in sign)
+        _assert_same_gradient(xa.grad, xb.grad)
         for (n, p), (_, p_ref) in zip(fused.named_parameters(), ref.named_parameters(), strict=True):
             assert (p.grad is None) == (p_ref.grad is None), n
             if p.grad is not None:
-                assert torch.equal(_bits(p.grad), _bits(p_ref.grad)), n
+                _assert_same_gradient(p.grad, p_ref.grad, n)
         fused.zero_grad()
         ref.zero_grad()
+
+
+def _assert_same_gradient(
+    ours: torch.Tensor, ref: torch.Tensor, name: str = "input", tol: float = 2e-5
+) -> None:
+    """The same gradient up to float32 rounding.
+
+    The fused node computes ``g * inside`` where Brevitas's graph computes ``(g * s * inside) / s``
+    (1 ulp apart at most), and the scale gradient ``sum(g * (q - inside * x / s))`` as one
+    reduction where Brevitas subtracts two (a few ulps of the larger sum, which also reaches the
+    input gradient through the percentile element in the statistics phase). ``tol``: allowed
+    deviation relative to the tensor's largest magnitude; a scalar (a scale gradient, a sum with
+    much cancellation) may deviate by ``100 * tol`` of its own value.
+    """
+    assert ours.shape == ref.shape, name
+    if ref.numel() == 1:
+        torch.testing.assert_close(ours, ref, rtol=100 * tol, atol=1e-12, msg=name)
+    else:
+        torch.testing.assert_close(ours, ref, rtol=3e-7, atol=tol * float(ref.abs().max()), msg=name)
 
 
 @pytest.mark.parametrize("per_channel", [True, False])
@@ -171,7 +190,7 @@ def test_fused_weight_quant_is_brevitas(per_channel):
     assert torch.equal(_bits(ya), _bits(yb))
     ya.square().sum().backward()
     yb.square().sum().backward()
-    assert torch.equal(layer.weight.grad, ref.weight.grad)
+    _assert_same_gradient(layer.weight.grad, ref.weight.grad, "weight")
 
 
 def test_fused_quant_without_grad_uses_brevitas(monkeypatch):
@@ -244,14 +263,24 @@ def _same_bits(a: dict, b: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("version", ["o", "v3"])
-def test_training_is_bit_identical_to_brevitas(version, reference_genotypes):
-    """3 QAT steps give the very weights (and BatchNorm statistics) the old code gives."""
+def test_gradients_are_brevitas_gradients(version, reference_genotypes):
+    """One QAT step's forward is bit-identical to the old code (stock Brevitas quantisers and
+    percentile, one NCHW pool per edge) and every gradient equals its gradient up to rounding."""
     new = _net(version, reference_genotypes)
     old = _unfused(copy.deepcopy(new))
     for m in old.modules():  # the plain NCHW pool
         if isinstance(m, PoolOp):
             m.forward = types.MethodType(lambda self, x: self.bn(_plain_pool(self, x)), m)
-    assert _same_bits(_train(new, 3), _train(old, 3)) == []
+    x = torch.randn(16, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(16) % 10
+    out_new, out_old = new.train()(x), old.train()(x)
+    assert torch.equal(_bits(out_new), _bits(out_old))
+    nn.functional.cross_entropy(out_new, y).backward()
+    nn.functional.cross_entropy(out_old, y).backward()
+    for (name, p), (_, p_old) in zip(new.named_parameters(), old.named_parameters(), strict=True):
+        assert (p.grad is None) == (p_old.grad is None), name
+        if p.grad is not None:  # rounding differences compound over the layers: 5x the looser bar
+            _assert_same_gradient(p.grad, p_old.grad, name, tol=1e-4)
 
 
 def _plain_pool(op: PoolOp, x: torch.Tensor) -> torch.Tensor:

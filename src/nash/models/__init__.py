@@ -17,6 +17,7 @@ from __future__ import annotations
 from nash.models.cell import Cell
 from nash.models.factory import arch_bits_label, arch_cell_bits, arch_dict, build_model, model_from_arch
 from nash.models.layers import ConvBN, QuantAdd, add_act, branch_act, conv2d, signed_act
+from nash.models.layout import training_layout
 from nash.models.ops import NAS_OPS, OP_BUILDERS, create_op
 from nash.models.resnet import STEMS, Head, NashResNet, Stem
 from nash.models.summary import count_adds, count_params_macs, nas_edges_by_op, summarize
@@ -53,4 +54,5 @@ __all__ = [
     "nas_weight_bits_for",
     "signed_act",
     "summarize",
+    "training_layout",
 ]

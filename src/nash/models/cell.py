@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from nash.errors import GenotypeError
 from nash.models.layers import ConvBN, QuantAdd, branch_act
-from nash.models.ops import create_op
+from nash.models.ops import PoolOp, create_op, exporting
 from nash.space import CellSpec
 from nash.space.model_options import ModelOptions
 from nash.space.quant import QuantSpec
@@ -41,6 +41,8 @@ class Cell(nn.Module):
         nodes: per node ``j = 1..N``: ``(op, predecessor)``; ``None`` builds the original group.
         options: structural options (shortcut of cell 0, shortcut ReLU, x0 NAS ReLU, shared quantisers).
     """
+
+    share_pools: bool = True  # one pooling per (source node, pool) for the max-pool edges; see _branch
 
     def __init__(
         self,
@@ -111,6 +113,7 @@ class Cell(nn.Module):
         xs = [x0]  # raw node values x_0..x_j
         main_ins: list[Tensor] = []  # main_ins[j-1] = main-branch input of layer j
         nas_in: dict[int, Tensor] = {}
+        pooled: dict[tuple[object, ...], Tensor] = {}  # see _branch
         for j in range(1, self.n_layers + 1):
             main_in = x0 if j == 1 else self.main_acts[str(j)](xs[j - 1])
             main_ins.append(main_in)
@@ -123,9 +126,27 @@ class Cell(nn.Module):
                 i = self.nodes[j - 1][1]
                 if i not in nas_in:
                     nas_in[i] = self.nas_acts[str(i)](xs[i])
-                y = self.nas_adds[str(j)](y, self.nas_ops[str(j)](nas_in[i]))
+                y = self.nas_adds[str(j)](y, self._branch(j, i, nas_in[i], pooled))
             xs.append(y)
         return self.out_act(xs[-1])
+
+    def _branch(self, j: int, i: int, x: Tensor, pooled: dict[tuple[object, ...], Tensor]) -> Tensor:
+        """Output of the NAS op of node ``j`` on ``x`` (= ``nas_act_i(x_i)``).
+
+        Max-pool edges that read the same source node with the same pool compute one pooling
+        (``pooled`` caches it for the cell's forward); each keeps its own BN. NASH-v3's ResNet18 has
+        9 max-pool edges but 6 distinct poolings. The values are the same as pooling per edge;
+        in the backward pass the gradients of those edges are summed before the pool's backward
+        rather than after, which rounds differently. ``share_pools = False``, or an export (which
+        keeps one MaxPool node per edge, as the hardware has), pools per edge.
+        """
+        op = self.nas_ops[str(j)]
+        if not (self.share_pools and isinstance(op, PoolOp)) or exporting():
+            return op(x)
+        key = (i, *op.pool_key())
+        if key not in pooled:
+            pooled[key] = op.pooled(x)
+        return op.finish(pooled[key])
 
     def extra_repr(self) -> str:
         """Layers, downsample flag and the NAS nodes (shown by ``print(model)``)."""

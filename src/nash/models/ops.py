@@ -31,12 +31,13 @@ from nash.errors import GenotypeError
 from nash.models.layers import ConvBN, conv2d
 from nash.space.ops import OP_TABLE, OPS, OpSpec
 
-__all__ = ["NAS_OPS", "OP_BUILDERS", "create_op", "PoolOp", "FactorizedReduce"]
+__all__ = ["NAS_OPS", "OP_BUILDERS", "create_op", "PoolOp", "FactorizedReduce", "exporting"]
 
 NAS_OPS: tuple[str, ...] = OPS  # kept for callers of the old name
 
 
-def _exporting() -> bool:
+def exporting() -> bool:
+    """True while the module is traced, scripted or exported to ONNX."""
     return torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export()
 
 
@@ -64,9 +65,12 @@ def _pool(pool: nn.MaxPool2d, x: Tensor) -> Tensor:
     sizes of the NAS pool ops. Values and gradients are bit-identical (same window order, same
     first-maximum rule for ties, same accumulation order of the input gradient). Export, non-CPU
     devices and non-contiguous inputs use the plain call, so the exported graph is unchanged.
+    A network trained in channels-last layout (``nash.models.layout``, all QAT on CPU) hands the
+    pool a channels-last input, which the plain call already pools with the fast kernel; the
+    conversion here serves NCHW callers (the search supernet).
     """
-    if x.device.type != "cpu" or x.dim() != 4 or not x.is_contiguous() or _exporting():
-        return pool(x)
+    if x.device.type != "cpu" or x.dim() != 4 or not x.is_contiguous() or exporting():
+        return pool(x)  # a channels-last input (``nash.models.layout``) takes the fast kernel as it is
     return pool(_ChannelsLast.apply(x)).contiguous()
 
 
@@ -83,10 +87,25 @@ class PoolOp(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, C, H, W) -> (N, C or 2C, H / stride, W / stride)."""
-        y = _pool(self.pool, x)
+        return self.finish(self.pooled(x))
+
+    def pooled(self, x: Tensor) -> Tensor:
+        """The max pooling alone: (N, C, H, W) -> (N, C, H / stride, W / stride).
+
+        Two ``PoolOp`` with the same kernel and stride give the same ``pooled`` of one input;
+        ``Cell`` computes it once for the edges that share their source node.
+        """
+        return _pool(self.pool, x)
+
+    def finish(self, y: Tensor) -> Tensor:
+        """The rest of the op on ``pooled``'s output: channel duplication on a size-changing edge, BN."""
         if self.duplicate:
             y = torch.cat([y, y], dim=1)  # both halves carry the same quantized values and scale
         return self.bn(y)
+
+    def pool_key(self) -> tuple[object, object, object]:
+        """What ``pooled`` depends on besides its input: kernel, stride, padding."""
+        return self.pool.kernel_size, self.pool.stride, self.pool.padding
 
 
 class FactorizedReduce(nn.Module):

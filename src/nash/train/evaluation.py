@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from nash.errors import ModelError
+from nash.models.layout import training_layout
 from nash.train import checkpoint as ck
 from nash.train.build import build_from_arch
 from nash.train.distributed import DistContext, resolve_device
@@ -66,7 +67,8 @@ def evaluate_checkpoint(
     test = _test_split(ckpt, dataset, data_root, full_test)
     dev = next(model.parameters()).device
     loader = eval_loader(test, batch_size)
-    stats = evaluate(model, loader, DistContext(device=dev))
+    # the layout training evaluated in, so that the training log's top-1 is reproduced exactly
+    stats = evaluate(training_layout(model, dev), loader, DistContext(device=dev))
     return {
         "top1": stats.top1,
         "top5": stats.top5,

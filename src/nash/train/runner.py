@@ -25,6 +25,7 @@ from torch import nn
 from nash.config.base import save_config, to_dict
 from nash.config.train import TrainConfig
 from nash.errors import TrainingError
+from nash.models.layout import training_layout
 from nash.records import refuse_changed_config
 from nash.runtime import seed_everything
 from nash.train import checkpoint as ck
@@ -109,7 +110,7 @@ def _prepare(cfg: TrainConfig, out: Path, ctx: DistContext) -> tuple[_Run, Any, 
     quant = resolve_quant(cfg)
     train_ds, test_ds, info = load_datasets(cfg)
     arch = make_arch(cfg, info, genotype, quant)
-    model = build_from_arch(arch).to(ctx.device)
+    model = training_layout(build_from_arch(arch).to(ctx.device), ctx.device)
     params, macs = _count(model, arch)
     steps = _steps_per_epoch(len(train_ds), cfg, ctx.world_size)
     optimizer, scheduler = _optimizer(model, cfg, steps)
