@@ -30,6 +30,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search_bench import SavedBytes  # noqa: E402
 
+from nash.models.layout import training_layout
 from nash.search.architect import Architect, WeightTrainer  # noqa: E402
 from nash.search.supernet import Supernet  # noqa: E402
 from nash.space import cell_specs, get_strategy  # noqa: E402
@@ -61,6 +62,7 @@ def step_bench(width: int, batch: int, steps: int, seed: int = 0) -> dict[str, d
         net = Supernet(
             cell_specs("resnet18"), get_strategy("v3").candidates, 10, 3, width, "imagenet"
         ).train()
+        training_layout(net, "cpu")  # the layout nash.search trains in
         arch, trainer = Architect(net, alpha_grad=mode), WeightTrainer(net)
         x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
         xa, ya = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))

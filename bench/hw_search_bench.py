@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 
 from nash.config.search import SearchConfig
+from nash.models.layout import training_layout
 from nash.search.architect import Architect, WeightTrainer
 from nash.search.build import build_hw_objective, build_strategy, build_supernet, hw_table_settings
 
@@ -90,7 +91,7 @@ def main() -> None:
     for name, cfg in variants.items():
         torch.manual_seed(0)
         strategy = build_strategy(cfg)
-        net = build_supernet(cfg, 10, 3, strategy)
+        net = training_layout(build_supernet(cfg, 10, 3, strategy), "cpu")  # as nash.search
         tables = {"hw+bits": table_bits, "hw-fit": ladder}
         hw = build_hw_objective(cfg, tables.get(name, table))
         runs[name] = (

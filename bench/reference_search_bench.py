@@ -69,6 +69,7 @@ from torch import Tensor, nn
 
 from nash.config.recipes import recipe_overrides
 from nash.config.search import SearchConfig
+from nash.models.layout import training_layout
 from nash.search.architect import Architect, WeightTrainer
 from nash.search.build import build_strategy, build_supernet
 from nash.space import OPS
@@ -221,7 +222,8 @@ class Ours:
     def __init__(self, cfg: SearchConfig, seed: int) -> None:
         self.name = f"ours-{cfg.alpha_grad}"
         torch.manual_seed(seed)
-        self.net = build_supernet(cfg, NUM_CLASSES, 3, build_strategy(cfg)).train()
+        # the layout nash.search trains in (channels-last on CPU); the floor inherits it
+        self.net = training_layout(build_supernet(cfg, NUM_CLASSES, 3, build_strategy(cfg)).train(), "cpu")
         self.gen = torch.Generator().manual_seed(seed)
         self.arch = Architect(
             self.net, cfg.arch_lr, tuple(cfg.arch_betas), cfg.arch_weight_decay, alpha_grad=cfg.alpha_grad

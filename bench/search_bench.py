@@ -21,6 +21,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from nash.models.layout import training_layout
 from nash.search.architect import Architect, WeightTrainer
 from nash.search.supernet import PathPlan, Supernet
 from nash.space import cell_specs, get_strategy
@@ -93,6 +94,7 @@ def bench(width: int, batch: int, steps: int, seed: int = 0) -> dict[str, dict[s
     gen = torch.Generator().manual_seed(seed)
     strategy = get_strategy("v3")
     net = Supernet(cell_specs("resnet18"), strategy.candidates, 10, 3, width, "imagenet")
+    training_layout(net, "cpu")  # the layout nash.search trains in
     net.train()
     arch, trainer = Architect(net), WeightTrainer(net)
     x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))

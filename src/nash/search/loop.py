@@ -22,6 +22,7 @@ from nash.config.base import save_config, to_dict
 from nash.config.search import SearchConfig
 from nash.errors import ConfigError, TrainingError
 from nash.io import append_jsonl, atomic_write_text, read_jsonl
+from nash.models.layout import training_layout
 from nash.runtime import (
     load_checkpoint,
     resolve_device,
@@ -61,8 +62,9 @@ class SearchRun:
         self.sampler = torch.Generator().manual_seed(cfg.seed)  # path sampling (CPU, any device)
         self.strategy: Strategy = build_strategy(cfg)
         self.w_loader, self.a_loader, self.info = build_loaders(cfg)
-        self.net = build_supernet(cfg, self.info.num_classes, self.info.shape[0], self.strategy).to(
-            self.device
+        self.net = training_layout(
+            build_supernet(cfg, self.info.num_classes, self.info.shape[0], self.strategy).to(self.device),
+            self.device,
         )
         if cfg.hw_aware() and hw_table is None:
             raise ConfigError("a hardware-aware search needs its cost table; run it with run_search")
