@@ -101,7 +101,7 @@ class _FakeQuant(torch.autograd.Function):
             saved.append(torch.addcmul(q, inside, r, value=-1, out=r))  # d(out)/d(scale) = q - inside * x / s
         ctx.scale_shape = scale.shape
         ctx.save_for_backward(*saved)
-        return q * scale
+        return q.mul_(scale)  # q is not saved: scale it in place (one allocation fewer)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None]:  # type: ignore[override]
