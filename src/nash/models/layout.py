@@ -29,8 +29,9 @@ __all__ = ["training_layout"]
 def training_layout(model: nn.Module, device: torch.device | str) -> nn.Module:
     """``model`` with its 4-D parameters and buffers in the layout it trains fastest in on ``device``.
 
-    Channels-last on CPU (unless ``NASH_CHANNELS_LAST=0``), unchanged elsewhere. In place (like ``Module.to``); returns ``model``.
-    Call it before the optimizer is built, so that its state (momentum) takes the same layout.
+    Channels-last on CPU (unless ``NASH_CHANNELS_LAST=0``), unchanged elsewhere. In place (like
+    ``Module.to``); returns ``model``. Call it before the optimizer is built, so that its state
+    (momentum) takes the same layout.
     Checkpoints are unaffected: ``load_state_dict`` copies values into whatever layout the
     receiving model has.
     """
