@@ -95,6 +95,22 @@ def test_training_layout_is_channels_last_on_cpu_only(reference_genotypes, batch
         torch.testing.assert_close(grads_cl[name], g, rtol=1e-3, atol=1e-3 * float(g.abs().max()), msg=name)
 
 
+@pytest.mark.parametrize("stem", ["small", "imagenet"])
+def test_grey_images_run_channels_last_from_the_stem_on(reference_genotypes, stem):
+    """A 1-channel input and its stem conv's quantised weight fit both layouts; the layout's hook
+    makes the stem's output NHWC, so no cell mixes layouts (a mixed add reads one side strided)."""
+    torch.manual_seed(0)
+    spec = QuantSpec.from_tag("w2a2", version="v3")
+    model = build_model("resnet18", reference_genotypes["v3"], spec, 10, in_channels=1, width=4, stem=stem)
+    training_layout(training_layout(model, "cpu"), "cpu")  # applying it twice adds no second hook
+    assert sum(len(m._forward_hooks) for m in model.modules()) == 1
+    nhwc = []
+    for part in [model.stem, *model.cells]:
+        part.register_forward_hook(lambda m, i, o: nhwc.append(o.stride()[1] == 1 and o.shape[1] > 1))
+    model.train()(torch.randn(2, 1, 16, 16))
+    assert nhwc == [True] * 5
+
+
 def test_channels_last_checkpoint_loads_into_a_plain_model(reference_genotypes, batch, tmp_path):
     model = training_layout(_v3(reference_genotypes), "cpu")
     _step(model, *batch)

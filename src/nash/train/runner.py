@@ -15,6 +15,7 @@ and the data order is a function of (seed, epoch)).
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -260,6 +261,11 @@ def _wrap(model: nn.Module, ctx: DistContext) -> nn.Module:
     from torch.nn.parallel import DistributedDataParallel
 
     ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+    # A 1-channel stem's weight (8x1x3x3) is contiguous in NCHW and NHWC at once; it keeps NHWC
+    # strides (nash.models.layout: they put the network in channels-last) while autograd hands its
+    # gradient back in NCHW strides, so DDP copies that one small gradient into its bucket each
+    # step and would warn about it once per process.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     return DistributedDataParallel(model, device_ids=ids)
 
 
