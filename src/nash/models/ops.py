@@ -67,7 +67,8 @@ def _pool(pool: nn.MaxPool2d, x: Tensor) -> Tensor:
     devices and non-contiguous inputs use the plain call, so the exported graph is unchanged.
     A network trained in channels-last layout (``nash.models.layout``, all QAT on CPU) hands the
     pool a channels-last input, which the plain call already pools with the fast kernel; the
-    conversion here serves NCHW callers (the search supernet).
+    conversion here serves NCHW callers (``NASH_CHANNELS_LAST=0``, a model loaded for an export
+    check).
     """
     if x.device.type != "cpu" or x.dim() != 4 or not x.is_contiguous() or exporting():
         return pool(x)  # a channels-last input (``nash.models.layout``) takes the fast kernel as it is
