@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from nash.errors import ConfigError
 from nash.models import Cell, QuantSpec, build_model, training_layout
 from nash.models.ops import PoolOp
 
@@ -120,3 +121,13 @@ def test_channels_last_checkpoint_loads_into_a_plain_model(reference_genotypes, 
     assert all(p.is_contiguous() for p in fresh.parameters())
     x = batch[0]
     torch.testing.assert_close(fresh.eval()(x), model.eval()(x), rtol=1e-4, atol=1e-5)
+
+
+def test_nash_channels_last_switch(reference_genotypes, monkeypatch):
+    monkeypatch.setenv("NASH_CHANNELS_LAST", "0")
+    model = training_layout(_v3(reference_genotypes), "cpu")
+    assert all(m.weight.is_contiguous() for m in model.modules() if isinstance(m, nn.Conv2d))
+    assert not any(m._forward_hooks for m in model.modules())
+    monkeypatch.setenv("NASH_CHANNELS_LAST", "yes")
+    with pytest.raises(ConfigError, match="NASH_CHANNELS_LAST='yes': use 1 .* or 0"):
+        training_layout(model, "cpu")

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from nash.errors import ConfigError
 from nash.models.ops import exporting
 
 __all__ = ["training_layout"]
@@ -33,12 +34,13 @@ __all__ = ["training_layout"]
 def training_layout(model: nn.Module, device: torch.device | str) -> nn.Module:
     """``model`` with its conv weights in the layout it trains fastest in on ``device``.
 
-    Channels-last on CPU (unless ``NASH_CHANNELS_LAST=0``), unchanged elsewhere. In place (like
+    Channels-last on CPU (unless ``NASH_CHANNELS_LAST=0``), unchanged elsewhere; any other value of
+    ``NASH_CHANNELS_LAST`` than 0 or 1 is a ``ConfigError``. In place (like
     ``Module.to``); returns ``model``. Call it before the optimizer is built, so that its state
     (momentum) takes the same layout. Checkpoints are unaffected: ``load_state_dict`` copies values
     into whatever layout the receiving model has.
     """
-    if torch.device(device).type != "cpu" or os.environ.get("NASH_CHANNELS_LAST", "1") == "0":
+    if torch.device(device).type != "cpu" or not _channels_last_wanted():
         return model
     for param in model.parameters():
         # 1x1 kernels stay as they are: NCHW and NHWC strides describe the same memory order for
@@ -55,6 +57,20 @@ def training_layout(model: nn.Module, device: torch.device | str) -> nn.Module:
             module.register_forward_hook(_channels_last_output)
             module._nash_nhwc = True  # one hook, however often the layout is applied
     return model
+
+
+def _channels_last_wanted() -> bool:
+    """``NASH_CHANNELS_LAST``: 1 or unset (channels-last on CPU) or 0 (NCHW).
+
+    Raises:
+        ConfigError: any other value (a typo must not silently pick a layout).
+    """
+    value = os.environ.get("NASH_CHANNELS_LAST", "").strip() or "1"
+    if value not in ("0", "1"):
+        raise ConfigError(
+            f"NASH_CHANNELS_LAST={value!r}: use 1 (channels-last on CPU, the default) or 0 (PyTorch's NCHW)"
+        )
+    return value == "1"
 
 
 def _channels_last_output(module: nn.Module, args: tuple[Any, ...], out: Any) -> Any:
