@@ -30,6 +30,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search_bench import SavedBytes  # noqa: E402
 
+from nash.allocator import tune_allocator
 from nash.models.layout import training_layout
 from nash.search.architect import Architect, WeightTrainer  # noqa: E402
 from nash.search.supernet import Supernet  # noqa: E402
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "--tiny", action="store_true", help="a seconds-long run that only checks the script works"
     )
     args = ap.parse_args(argv)
+    tune_allocator()  # as nash.search does on CPU
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.tiny:

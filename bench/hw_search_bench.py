@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from nash.allocator import tune_allocator
 from nash.config.search import SearchConfig
 from nash.models.layout import training_layout
 from nash.search.architect import Architect, WeightTrainer
@@ -61,6 +62,7 @@ def main() -> None:
     ap.add_argument("--small-table", action="store_true", help="deploy at 3x32x32 / width 8 (fast build)")
     ap.add_argument("--tiny", action="store_true", help="width 4, batch 8, 3 steps, small table")
     args = ap.parse_args()
+    tune_allocator()  # as nash.search does on CPU
     if args.tiny:
         args.width, args.batch, args.steps, args.small_table = 4, 8, 3, True
     torch.set_num_threads(args.threads)

@@ -67,6 +67,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nash.allocator import tune_allocator
 from nash.config.recipes import recipe_overrides
 from nash.config.search import SearchConfig
 from nash.models.layout import training_layout
@@ -330,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         "--tiny", action="store_true", help="quick check that everything runs (width 4, batch 8, 2 rounds)"
     )
     args = ap.parse_args(argv)
+    tune_allocator()  # as nash.search does on CPU
     src = reference_dir(args.reference)
     if src is None:
         print(

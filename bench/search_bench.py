@@ -21,6 +21,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from nash.allocator import tune_allocator
 from nash.models.layout import training_layout
 from nash.search.architect import Architect, WeightTrainer
 from nash.search.supernet import PathPlan, Supernet
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = ap.parse_args(argv)
+    tune_allocator()  # as nash.search does on CPU
     if args.threads:
         torch.set_num_threads(args.threads)
     res = bench(args.width, args.batch, args.steps)

@@ -34,6 +34,7 @@ from brevitas.core.scaling import ParameterFromRuntimeStatsScaling
 from brevitas.nn import QuantConv2d, QuantHardTanh, QuantIdentity, QuantLinear, QuantReLU
 from torch import nn
 
+from nash.allocator import tune_allocator
 from nash.models import QuantSpec, build_model, count_params_macs, training_layout
 from nash.space import default_reference_path, load_reference_genotypes
 from nash.train import DistContext, build_optimizer, build_scheduler, evaluate, train_one_epoch
@@ -179,11 +180,13 @@ def main() -> None:
     p.add_argument("--reference", default=str(default_reference_path()))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    tuned = tune_allocator()  # as nash.train does
     genotypes = {"o": None, "v3": load_reference_genotypes(args.reference, backbone="resnet18")["v3"]}
     print(
         f"w2a2 ResNet18, width {args.width}, {args.size}x{args.size}x1, batch {args.batch_size}, "
         f"{args.threads} thread(s), {args.steps} timed steps per network and phase, "
-        f"{'NCHW' if args.contiguous else 'channels-last'} layout"
+        f"{'NCHW' if args.contiguous else 'channels-last'} layout, "
+        f"glibc malloc {'tuned' if tuned else 'default'}"
     )
     runners = []
     print("\n| model | params | MACs/img |\n|---|---|---|")

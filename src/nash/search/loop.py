@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from nash.allocator import tune_allocator
 from nash.config.base import save_config, to_dict
 from nash.config.search import SearchConfig
 from nash.errors import ConfigError, TrainingError
@@ -58,6 +59,7 @@ class SearchRun:
     def __init__(self, cfg: SearchConfig, hw_table: Any = None) -> None:
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
+        tune_allocator(self.device)
         seed_everything(cfg.seed)
         self.sampler = torch.Generator().manual_seed(cfg.seed)  # path sampling (CPU, any device)
         self.strategy: Strategy = build_strategy(cfg)
@@ -243,6 +245,7 @@ def run_search(
             mismatching checkpoint.
     """
     out = Path(out_dir)
+    tune_allocator(resolve_device(cfg.device))  # a bad NASH_MALLOC_TUNE stops before anything is written
     ckpt = out / "checkpoint.pt"
     if ckpt.exists() and not resume:
         raise ConfigError(

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from nash.allocator import tune_allocator
 from nash.config.base import save_config, to_dict
 from nash.config.train import TrainConfig
 from nash.errors import TrainingError
@@ -81,6 +82,7 @@ def run_training(
     out = Path(out_dir)
     ctx = init_distributed(cfg.device)
     try:
+        tune_allocator(ctx.device)  # before anything is read or written (a bad NASH_MALLOC_TUNE stops here)
         if not resume and (out / "last.pt").exists():
             raise TrainingError(
                 f"{out} already holds a training run (last.pt); pass --resume or pick a new --out"
