@@ -12,7 +12,10 @@ settle, which also made timings vary from process to process).
 (glibc's maximum) come from the heap, and up to 1 GiB of free heap is kept. Measured on the 2-core
 machine (2 threads, QAT step, 4 processes each): page faults per step 2,500-11,500 -> 3; original
 ResNet18 178 -> 172 ms, NASH-v3 293 -> 276 ms (medians); peak RSS unchanged (1.2 / 1.7 GB).
-Tensors above 32 MiB (ImageNet-size activations on CPU) are still mapped per allocation.
+``bench/train_bench.py`` (2 threads): NASH-v3/original QAT speed 0.587 -> 0.611-0.625. Tensors above
+32 MiB (ImageNet-size activations on CPU) are still mapped per allocation, and glibc may still grow
+the heap instead of reusing a freed block that an aligned request just overflows (seen with exactly
+repeating 16 MiB tensors; not in a training run's steady state).
 
 Only on Linux with glibc, and only when the user has not chosen an allocator themselves
 (``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` / ``MALLOC_TOP_PAD_`` set, or another
