@@ -32,7 +32,7 @@ import platform
 
 import torch
 
-from nash.errors import ConfigError
+from nash.runtime import env_switch
 
 __all__ = ["tune_allocator"]
 
@@ -57,15 +57,11 @@ def tune_allocator(device: torch.device | str = "cpu") -> bool:
         ConfigError: ``NASH_MALLOC_TUNE`` is neither 0 nor 1.
     """
     global _done
-    value = os.environ.get("NASH_MALLOC_TUNE", "").strip() or "1"
-    if value not in ("0", "1"):
-        raise ConfigError(
-            f"NASH_MALLOC_TUNE={value!r}: use 1 (tune glibc's malloc for training, the default) or 0 (leave it)"
-        )
+    wanted = env_switch("NASH_MALLOC_TUNE", "tune glibc's malloc for training", "leave it")
     if torch.device(device).type != "cpu":
         return bool(_done)
     if _done is None:
-        _done = value == "1" and _applies() and _set_thresholds()
+        _done = wanted and _applies() and _set_thresholds()
     return _done
 
 

@@ -10,6 +10,8 @@ resume the same way:
   torch, CUDA and optionally a dedicated ``torch.Generator`` such as the search's path sampler).
 * :func:`save_checkpoint` / :func:`load_checkpoint` -- atomic ``torch.save`` and a loader whose
   every failure (missing, corrupt, foreign file) is one ``ModelError`` line.
+* :func:`env_switch` -- a ``NASH_*`` on/off environment variable (1 or unset = on, 0 = off, anything
+  else a one-line ``ConfigError``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from nash.errors import ConfigError, ModelError
 from nash.io import atomic_path
 
 __all__ = [
+    "env_switch",
     "quiet_brevitas",
     "seed_everything",
     "resolve_device",
@@ -39,6 +42,20 @@ __all__ = [
 ]
 
 PathLike = str | os.PathLike[str]
+
+
+def env_switch(name: str, on: str, off: str) -> bool:
+    """The on/off environment variable ``name``: True for 1 or unset, False for 0.
+
+    ``on`` and ``off`` say what 1 and 0 mean, for the error message.
+
+    Raises:
+        ConfigError: any other value (a typo must not silently pick a side).
+    """
+    value = os.environ.get(name, "").strip() or "1"
+    if value not in ("0", "1"):
+        raise ConfigError(f"{name}={value!r}: use 1 ({on}, the default) or 0 ({off})")
+    return value == "1"
 
 
 def seed_everything(seed: int) -> None:

@@ -19,14 +19,13 @@ on CPU too: to reproduce a run made before this layout was the default, bit for 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import torch
 from torch import nn
 
-from nash.errors import ConfigError
 from nash.models.ops import exporting
+from nash.runtime import env_switch
 
 __all__ = ["training_layout"]
 
@@ -40,7 +39,9 @@ def training_layout(model: nn.Module, device: torch.device | str) -> nn.Module:
     (momentum) takes the same layout. Checkpoints are unaffected: ``load_state_dict`` copies values
     into whatever layout the receiving model has.
     """
-    if torch.device(device).type != "cpu" or not _channels_last_wanted():
+    if torch.device(device).type != "cpu" or not env_switch(
+        "NASH_CHANNELS_LAST", "channels-last on CPU", "PyTorch's NCHW"
+    ):
         return model
     for param in model.parameters():
         # 1x1 kernels stay as they are: NCHW and NHWC strides describe the same memory order for
@@ -57,20 +58,6 @@ def training_layout(model: nn.Module, device: torch.device | str) -> nn.Module:
             module.register_forward_hook(_channels_last_output)
             module._nash_nhwc = True  # one hook, however often the layout is applied
     return model
-
-
-def _channels_last_wanted() -> bool:
-    """``NASH_CHANNELS_LAST``: 1 or unset (channels-last on CPU) or 0 (NCHW).
-
-    Raises:
-        ConfigError: any other value (a typo must not silently pick a layout).
-    """
-    value = os.environ.get("NASH_CHANNELS_LAST", "").strip() or "1"
-    if value not in ("0", "1"):
-        raise ConfigError(
-            f"NASH_CHANNELS_LAST={value!r}: use 1 (channels-last on CPU, the default) or 0 (PyTorch's NCHW)"
-        )
-    return value == "1"
 
 
 def _channels_last_output(module: nn.Module, args: tuple[Any, ...], out: Any) -> Any:
